@@ -1,0 +1,1 @@
+//! Cairn's HTTP surface: the TAXII 2.1 server.

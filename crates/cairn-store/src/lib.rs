@@ -1,0 +1,349 @@
+//! The storage interface of Cairn.
+//!
+//! [`Store`] is the one trait every backend implements (SQLite is the embedded default; PostgreSQL
+//! follows). Callers hold an `Arc<dyn Store>` and never see SQL. The types here are plain data:
+//!
+//! - [`ApiRoot`], [`Collection`]: TAXII resources.
+//! - [`NewVersion`] → [`Store::add_objects`] → [`Status`]: one write, one transaction, durable when it
+//!   returns. Versions are keyed by (collection, object id, version); `date_added` is assigned by the
+//!   store in microseconds and strictly increases within a collection.
+//! - [`ObjectQuery`] → [`Store::query`] → [`Page`]: TAXII filtering (`match[id|type|version|spec_version]`,
+//!   `added_after`) with keyset pagination on (`date_added`, id, version).
+//! - [`Organization`], [`User`], [`ApiToken`], [`Grant`]: who may use which collection.
+//!
+//! The behaviour every backend must show lives in [`conformance`]: a backend's test calls
+//! [`conformance::run_all`] with a fresh store.
+
+pub mod conformance;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Errors a backend reports.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A TAXII API root. `name` is its URL path segment (`/{name}/`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiRoot {
+    pub name: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// Largest accepted POST body, in bytes.
+    pub max_content_length: u64,
+    /// The API root named `default` in discovery.
+    pub is_default: bool,
+}
+
+/// A TAXII collection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collection {
+    pub id: Uuid,
+    pub api_root: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// Unique within its API root when set.
+    pub alias: Option<String>,
+    pub created: i64,
+}
+
+/// A validated object version ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewVersion {
+    pub id: String,
+    pub type_: String,
+    pub spec_version: String,
+    /// The TAXII version as written in the object (`modified`, else `created`); `None` when the
+    /// object has neither (then the version is the `date_added` of its first addition and a
+    /// re-post of the same id is a duplicate).
+    pub version: Option<String>,
+    /// [`cairn_stix::Timestamp::sort_key`] of `version`, for ordering and exact matching.
+    pub version_key: Option<String>,
+    /// The object's JSON exactly as received.
+    pub body: String,
+}
+
+impl NewVersion {
+    /// Build from a validated object and its raw JSON text.
+    pub fn from_meta(meta: &cairn_stix::ObjectMeta, body: String) -> NewVersion {
+        let v = meta.version();
+        NewVersion {
+            id: meta.id.clone(),
+            type_: meta.type_.clone(),
+            spec_version: meta.spec_version.clone(),
+            version: v.map(|t| t.as_str().to_string()),
+            version_key: v.map(|t| t.sort_key()),
+            body,
+        }
+    }
+}
+
+/// One stored object version as a query returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub id: String,
+    pub type_: String,
+    pub spec_version: String,
+    /// The version string to serve (as stored; for objects without timestamps, the first
+    /// `date_added` formatted with 6 fraction digits).
+    pub version: String,
+    pub version_key: String,
+    /// Microseconds since the Unix epoch.
+    pub date_added: i64,
+    /// The JSON as received; `None` when the query asked for metadata only.
+    pub body: Option<String>,
+}
+
+impl Record {
+    /// The TAXII media type for this record's spec version.
+    pub fn media_type(&self) -> String {
+        format!("application/stix+json;version={}", self.spec_version)
+    }
+    /// The keyset position of this record.
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            date_added: self.date_added,
+            id: self.id.clone(),
+            version_key: self.version_key.clone(),
+        }
+    }
+}
+
+/// A keyset position: the last record of a page. The next page starts strictly after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub date_added: i64,
+    pub id: String,
+    pub version_key: String,
+}
+
+/// `match[version]`: which versions of each object are eligible. Several may be combined (ORed);
+/// the default (all false/empty) means `last`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionFilter {
+    pub first: bool,
+    pub last: bool,
+    pub all: bool,
+    /// Exact versions, as [`cairn_stix::Timestamp::sort_key`]s.
+    pub exact: Vec<String>,
+}
+
+impl VersionFilter {
+    pub fn is_default(&self) -> bool {
+        *self == VersionFilter::default()
+    }
+}
+
+/// A TAXII object query over one collection. Fields are ANDed; values within a field are ORed.
+///
+/// Semantics (in this order): eligible versions are those of `spec_versions` (empty = only the
+/// highest spec_version each object has); `versions` then picks among them per object; `ids`,
+/// `types`, `object_id` and `added_after` (strictly after) filter; results are ordered by
+/// (`date_added`, id, version_key) ascending and start strictly after `after`.
+#[derive(Debug, Clone, Default)]
+pub struct ObjectQuery {
+    pub collection: Uuid,
+    /// Restrict to one object (the `objects/{id}/` and `versions/` endpoints).
+    pub object_id: Option<String>,
+    pub ids: Vec<String>,
+    pub types: Vec<String>,
+    pub versions: VersionFilter,
+    pub spec_versions: Vec<String>,
+    /// Microseconds since the Unix epoch.
+    pub added_after: Option<i64>,
+    pub after: Option<Cursor>,
+    /// At most this many records (the store fetches one more to know `more`).
+    pub limit: usize,
+    /// Load object bodies (objects endpoints) or not (manifest, versions).
+    pub with_bodies: bool,
+}
+
+/// One page of a query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    pub records: Vec<Record>,
+    /// True when more records follow `records.last()`.
+    pub more: bool,
+}
+
+/// Which versions [`Store::delete_versions`] removes.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteSpec {
+    pub collection: Uuid,
+    pub object_id: String,
+    /// Default (empty) = every version.
+    pub versions: VersionFilter,
+    /// Empty = every spec version.
+    pub spec_versions: Vec<String>,
+}
+
+/// TAXII status of an add request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub id: Uuid,
+    pub api_root: String,
+    pub complete: bool,
+    /// Microseconds since the Unix epoch.
+    pub request_timestamp: i64,
+    pub total_count: u64,
+    pub successes: Vec<StatusDetail>,
+    pub failures: Vec<StatusDetail>,
+    pub pendings: Vec<StatusDetail>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusDetail {
+    pub id: String,
+    pub version: String,
+    pub message: Option<String>,
+}
+
+/// An add request: the valid versions to store, and the objects already refused by validation
+/// (recorded as failures in the status).
+#[derive(Debug, Clone)]
+pub struct AddRequest {
+    pub api_root: String,
+    pub collection: Uuid,
+    pub status_id: Uuid,
+    pub request_timestamp: i64,
+    pub versions: Vec<NewVersion>,
+    pub rejected: Vec<StatusDetail>,
+}
+
+/// An organization: the unit access is granted to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    pub id: Uuid,
+    pub name: String,
+    /// The STIX `identity` id that stands for this organization.
+    pub identity_id: String,
+}
+
+/// User roles, least to most privileged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Reader,
+    Analyst,
+    OrgAdmin,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Reader => "reader",
+            Role::Analyst => "analyst",
+            Role::OrgAdmin => "org-admin",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "reader" => Role::Reader,
+            "analyst" => Role::Analyst,
+            "org-admin" => Role::OrgAdmin,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: Uuid,
+    pub name: String,
+    pub org_id: Uuid,
+    pub role: Role,
+    /// PHC string (Argon2id).
+    pub password_hash: Option<String>,
+    pub disabled: bool,
+    /// Increases whenever the password changes or credentials are revoked; caches of verified
+    /// credentials compare it.
+    pub credential_epoch: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// SHA-256 of the secret, hex.
+    pub secret_hash: String,
+    pub created: i64,
+    pub expires: Option<i64>,
+    pub revoked: bool,
+    pub read_only: bool,
+}
+
+/// Read/write rights of an organization on a collection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub collection: Uuid,
+    pub org_id: Uuid,
+    pub can_read: bool,
+    pub can_write: bool,
+}
+
+/// Everything Cairn persists. Every method is one transaction; a method that returns `Ok` after a
+/// write has made it durable.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- node settings ---
+    /// A value from the node's key/value settings (e.g. the secret that signs `next` tokens).
+    async fn get_setting(&self, key: &str) -> Result<Option<String>>;
+    async fn set_setting(&self, key: &str, value: &str) -> Result<()>;
+
+    // --- API roots and collections ---
+    async fn create_api_root(&self, root: &ApiRoot) -> Result<()>;
+    async fn list_api_roots(&self) -> Result<Vec<ApiRoot>>;
+    async fn get_api_root(&self, name: &str) -> Result<Option<ApiRoot>>;
+    async fn create_collection(&self, c: &Collection) -> Result<()>;
+    /// Collections of an API root, ordered by id.
+    async fn list_collections(&self, api_root: &str) -> Result<Vec<Collection>>;
+    /// By id or alias, within one API root.
+    async fn get_collection(&self, api_root: &str, id_or_alias: &str)
+    -> Result<Option<Collection>>;
+
+    // --- objects ---
+    /// Store the versions and the status in one transaction. An identical (id, version) already in
+    /// the collection is a success with message "already present" and keeps its `date_added`.
+    async fn add_objects(&self, req: AddRequest) -> Result<Status>;
+    async fn query(&self, q: &ObjectQuery) -> Result<Page>;
+    /// Whether any version of `object_id` exists in the collection.
+    async fn object_exists(&self, collection: Uuid, object_id: &str) -> Result<bool>;
+    /// Remove the selected versions; returns how many were removed.
+    async fn delete_versions(&self, d: &DeleteSpec) -> Result<u64>;
+    async fn get_status(&self, api_root: &str, id: Uuid) -> Result<Option<Status>>;
+    /// Number of stored versions in a collection.
+    async fn count_versions(&self, collection: Uuid) -> Result<u64>;
+
+    // --- identities and access ---
+    async fn create_org(&self, org: &Organization) -> Result<()>;
+    async fn get_org(&self, id: Uuid) -> Result<Option<Organization>>;
+    async fn list_orgs(&self) -> Result<Vec<Organization>>;
+    async fn create_user(&self, user: &User) -> Result<()>;
+    async fn get_user_by_name(&self, name: &str) -> Result<Option<User>>;
+    async fn get_user(&self, id: Uuid) -> Result<Option<User>>;
+    async fn list_users(&self) -> Result<Vec<User>>;
+    /// Replace the password hash and bump `credential_epoch`.
+    async fn set_password(&self, user_id: Uuid, password_hash: &str) -> Result<()>;
+    async fn create_token(&self, token: &ApiToken) -> Result<()>;
+    async fn get_token_by_hash(&self, secret_hash: &str) -> Result<Option<ApiToken>>;
+    async fn revoke_token(&self, id: Uuid) -> Result<()>;
+    async fn list_tokens(&self, user_id: Uuid) -> Result<Vec<ApiToken>>;
+    async fn set_grant(&self, grant: &Grant) -> Result<()>;
+    async fn get_grant(&self, collection: Uuid, org_id: Uuid) -> Result<Option<Grant>>;
+    async fn list_grants(&self, collection: Uuid) -> Result<Vec<Grant>>;
+}
