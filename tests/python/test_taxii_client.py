@@ -21,6 +21,13 @@ def ts(second: int, ms: int = 0) -> str:
     return f"2026-11-0{1 + second // 60}T10:{second % 60:02d}:00.{ms:03d}Z"
 
 
+def instant(stamp: str) -> tuple:
+    """An RFC 3339 UTC timestamp as a sortable tuple, whatever its number of fraction digits."""
+    assert stamp.endswith("Z"), stamp
+    whole, _, frac = stamp[:-1].partition(".")
+    return whole, int((frac or "0").ljust(9, "0")[:9])
+
+
 def indicator(n: int, *, id: str | None = None, modified: str | None = None, created: str | None = None) -> dict:
     created = created or ts(n)
     return {
@@ -190,11 +197,11 @@ def test_added_after(fresh):
     add(fresh, second)
     manifest = fresh.get_manifest()["objects"]
     added = {e["id"]: e["date_added"] for e in manifest}
-    cut = max(added[o["id"]] for o in first)
-    assert cut < min(added[o["id"]] for o in second)
+    cut = max((added[o["id"]] for o in first), key=instant)
+    assert instant(cut) < min(instant(added[o["id"]]) for o in second)
     after = fresh.get_objects(added_after=cut)
     assert sorted(ids(after)) == sorted(o["id"] for o in second)
-    assert ids(fresh.get_objects(added_after=max(added.values()))) == []
+    assert ids(fresh.get_objects(added_after=max(added.values(), key=instant))) == []
 
 
 def test_delete_object_then_404(fresh):
@@ -225,14 +232,18 @@ def test_unknown_collection_is_404(server, auth_kwargs):
 
 
 def test_wrong_or_missing_credentials_are_401(server, cairn):
+    collections = server.api_root + "collections/"
     with pytest.raises(requests.HTTPError) as err:
-        Server(server.discovery, user="admin", password=cairn.password + "x").title  # noqa: B018
+        ApiRoot(server.api_root, user="admin", password=cairn.password + "x").collections  # noqa: B018
     assert err.value.response.status_code == 401
-    anonymous = requests.get(server.discovery, headers={"Accept": TAXII}, timeout=10)
+    with pytest.raises(requests.HTTPError) as err:
+        ApiRoot(server.api_root, auth=TokenAuth("not-a-token")).collections  # noqa: B018
+    assert err.value.response.status_code == 401
+    anonymous = requests.get(collections, headers={"Accept": TAXII}, timeout=10)
     assert anonymous.status_code == 401
-    with pytest.raises(requests.HTTPError) as err:
-        Server(server.discovery, auth=TokenAuth("not-a-token")).title  # noqa: B018
-    assert err.value.response.status_code == 401
+    assert anonymous.headers.get("WWW-Authenticate", "").startswith("Basic")
+    assert anonymous.headers["Content-Type"].replace(" ", "").startswith("application/taxii+json")
+    assert anonymous.json()["title"]
 
 
 def test_bearer_token_header(server, cairn):
