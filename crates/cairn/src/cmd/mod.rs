@@ -1,6 +1,11 @@
 //! Subcommands. Each lives in its own module with its clap `Args` and a `run` function.
 
+pub mod admin;
+pub mod export;
+pub mod import;
+pub mod node;
 pub mod pattern;
+pub mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,13 +33,51 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Serve TAXII 2.1 (initializes an empty data directory first).
+    Serve(serve::ServeArgs),
+    /// Initialize the data directory (idempotent).
+    Init,
+    /// API tokens.
+    #[command(subcommand)]
+    Token(admin::TokenCmd),
+    /// TAXII collections.
+    #[command(subcommand)]
+    Collection(admin::CollectionCmd),
+    /// Import STIX bundles, objects or JSON Lines into a collection.
+    Import(import::ImportArgs),
+    /// Export a collection as a STIX bundle on stdout.
+    Export(export::ExportArgs),
     /// STIX patterns: validate and evaluate.
     #[command(subcommand)]
     Pattern(pattern::PatternCmd),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let data_dir = cli.data_dir;
+    let rt = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    };
     match cli.command {
         Command::Pattern(c) => pattern::run(c),
+        Command::Serve(a) => {
+            init_tracing();
+            rt()?.block_on(serve::run(&data_dir, a))
+        }
+        Command::Init => rt()?.block_on(admin::init(&data_dir)),
+        Command::Token(c) => rt()?.block_on(admin::token(&data_dir, c)),
+        Command::Collection(c) => rt()?.block_on(admin::collection(&data_dir, c)),
+        Command::Import(a) => rt()?.block_on(import::run(&data_dir, a)),
+        Command::Export(a) => rt()?.block_on(export::run(&data_dir, a)),
     }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -1,0 +1,143 @@
+//! `cairn init`, `cairn token ...` and `cairn collection ...`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use cairn_store::ApiToken;
+use clap::{Args, Subcommand};
+use uuid::Uuid;
+
+use super::node;
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCmd {
+    /// Create an API token for a user; prints it once, as the last line.
+    Create {
+        #[arg(long)]
+        user: String,
+        /// Days until the token expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        /// The token may only read.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// List a user's tokens (ids, never secrets).
+    List {
+        #[arg(long)]
+        user: String,
+    },
+    /// Revoke a token by id; effective on the next request.
+    Revoke { id: Uuid },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CollectionCmd {
+    /// Create a collection the admin's organization can read and write; prints its id last.
+    Create(CollectionCreate),
+    /// List the collections of the default API root.
+    List,
+}
+
+#[derive(Args, Debug)]
+pub struct CollectionCreate {
+    #[arg(long)]
+    pub title: String,
+    #[arg(long)]
+    pub id: Option<Uuid>,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// A short name usable in place of the id in URLs.
+    #[arg(long)]
+    pub alias: Option<String>,
+}
+
+pub async fn init(data_dir: &Path) -> anyhow::Result<ExitCode> {
+    let store = node::open(data_dir).await?;
+    let outcome = node::init(store.as_ref()).await?;
+    if outcome.created {
+        println!("initialized {}", data_dir.display());
+        if let Some(pw) = outcome.generated_password {
+            println!("admin password: {pw}");
+        }
+    } else {
+        println!("{} is already initialized", data_dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn token(data_dir: &Path, cmd: TokenCmd) -> anyhow::Result<ExitCode> {
+    let store = node::open(data_dir).await?;
+    node::admin_org(store.as_ref()).await?;
+    let user_named = |name: String| {
+        let store = store.clone();
+        async move { store.get_user_by_name(&name).await?.with_context(|| format!("no user named {name:?}")) }
+    };
+    match cmd {
+        TokenCmd::Create { user, expires_in_days, read_only } => {
+            let user = user_named(user).await?;
+            let (secret, hash) = cairn_server::auth::generate_token();
+            let now = node::now_micros();
+            let token = ApiToken {
+                id: Uuid::new_v4(),
+                user_id: user.id,
+                secret_hash: hash,
+                created: now,
+                expires: expires_in_days.map(|d| now + i64::from(d) * 86_400_000_000),
+                revoked: false,
+                read_only,
+            };
+            store.create_token(&token).await?;
+            eprintln!("token {} for {} (shown once; store it now)", token.id, user.name);
+            println!("{secret}");
+        }
+        TokenCmd::List { user } => {
+            let user = user_named(user).await?;
+            for t in store.list_tokens(user.id).await? {
+                let expires = t.expires.map(cairn_stix::Timestamp::format_micros).unwrap_or_else(|| "never".into());
+                let state = if t.revoked { "revoked" } else { "active" };
+                let scope = if t.read_only { "read-only" } else { "read-write" };
+                println!("{}  {state}  {scope}  created {}  expires {expires}", t.id, cairn_stix::Timestamp::format_micros(t.created));
+            }
+        }
+        TokenCmd::Revoke { id } => {
+            store.revoke_token(id).await?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn collection(data_dir: &Path, cmd: CollectionCmd) -> anyhow::Result<ExitCode> {
+    let store = node::open(data_dir).await?;
+    let org = node::admin_org(store.as_ref()).await?;
+    match cmd {
+        CollectionCmd::Create(c) => {
+            if c.title.trim().is_empty() {
+                bail!("--title must not be empty");
+            }
+            if let Some(id) = c.id {
+                if store.get_collection(node::DEFAULT_API_ROOT, &id.to_string()).await?.is_some() {
+                    bail!("a collection with id {id} already exists");
+                }
+            }
+            if let Some(alias) = &c.alias {
+                if store.get_collection(node::DEFAULT_API_ROOT, alias).await?.is_some() {
+                    bail!("the alias {alias:?} is already taken");
+                }
+            }
+            let col = node::new_collection(store.as_ref(), &c.title, c.description.as_deref(), c.alias.as_deref(), c.id, org)
+                .await?;
+            eprintln!("created collection {:?}", col.title);
+            println!("{}", col.id);
+        }
+        CollectionCmd::List => {
+            for c in store.list_collections(node::DEFAULT_API_ROOT).await? {
+                let n = store.count_versions(c.id).await?;
+                println!("{}  {:<24}  {n} versions  {}", c.id, c.title, c.alias.as_deref().unwrap_or(""));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
