@@ -1,3 +1,131 @@
-//! STIX 2.1 Patterning: parser, validator, evaluator and compiled bulk matcher.
+//! STIX 2.1 Patterning: parser, validator and evaluator. No IO and no async.
 //!
-//! No IO and no async.
+//! # Main types
+//!
+//! * [`Pattern`]: a parsed pattern. [`Pattern::parse`] applies the grammar only
+//!   (`STIXPattern.g4` of stix2-patterns 2.1.2, the same language); [`Pattern::validate`] (or
+//!   the free function [`validate`]) also applies the reference validator's semantic checks
+//!   (hash values per hash type, one qualifier type per bracketed expression).
+//! * [`PatternError`]: why a pattern was rejected, with the byte offset, line/column and what
+//!   the grammar expected there.
+//! * The public syntax tree, built for compiled matchers as much as for the evaluator:
+//!   [`ObservationExpr`] (`[..]`, `AND`, `OR`, `FOLLOWEDBY`, qualified), [`ComparisonExpr`]
+//!   (`AND`/`OR` inside brackets), [`Comparison`] `{ path, op, negated, literal }`,
+//!   [`ObjectPath`] (`object_type` + [`PathStep`]s), [`Literal`], [`Qualifier`],
+//!   [`Timestamp`]. Precedence and grouping are resolved in the tree shape; string escapes,
+//!   `h''`/`b''` and `t''` literals are decoded. `MATCHES` and `LIKE` regexes are compiled
+//!   once at parse time (kept private inside [`Comparison`]).
+//! * [`Observation`]: one observed-data SDO as the evaluator sees it: `first_observed`,
+//!   `last_observed` (nanoseconds), `number_observed` and its SCOs (borrowed
+//!   `serde_json::Value`s, by id). [`observations_from_bundle`] builds them from bundle objects.
+//! * [`Pattern::matches`] evaluates a pattern against a slice of observations.
+//!
+//! # Evaluation semantics (STIX 2.1 Part 5, as the OASIS stix2-matcher applies it)
+//!
+//! * A bracketed comparison expression holds on an observation when one root SCO of that
+//!   observation satisfies it: `AND` needs both sides on the same root object, `OR` may mix
+//!   objects and types. Paths step through `*_ref`/`*_refs` to SCOs of the same observation
+//!   only; `[*]` holds if any element passes (`NOT` applies per element); `[n]` after `*_refs`
+//!   indexes the list as written. A missing property makes a comparison false, also under
+//!   `NOT` and `!=`.
+//! * Values: ints and floats compare numerically; `*_hex`/`*_bin` properties are bytes and
+//!   compare with `h''`/`b''` literals and, byte-wise, with strings whose code points are all
+//!   below 256; `t''` literals compare with timestamp strings as instants. Mixed types: `=`
+//!   false, `!=` true, ordering false. `IN` is `=` against any member. `LIKE` and `MATCHES`
+//!   apply NFC to both sides; `MATCHES` is an unanchored search with `.` matching newlines;
+//!   `ISSUBSET`/`ISSUPERSET` work on IPv4 and IPv6 addresses and CIDRs.
+//! * An observed-data with `number_observed: n` is `n` interchangeable instances. Observation
+//!   `AND`, `FOLLOWEDBY` and `REPEATS` bind distinct instances; `FOLLOWEDBY` needs every
+//!   left instance's `first_observed` ≤ every right instance's `last_observed`; `WITHIN`
+//!   needs a window of that length touching every bound interval; `START s STOP e` needs each
+//!   bound interval to overlap `[s, e)`. `WITHIN 0` and `REPEATS 0` (outside the
+//!   specification's positive values) never match.
+//!
+//! Bindings are searched as per-observation instance counts, keeping only minimal ones, which is
+//! exact because every constraint only gets easier with fewer bound instances. At most
+//! [`MAX_BINDINGS`] candidate bindings are kept per sub-expression.
+
+mod ast;
+mod compiled;
+mod error;
+mod eval;
+mod lexer;
+mod parser;
+mod time;
+mod validate;
+
+pub use ast::{
+    Comparison, ComparisonExpr, ComparisonOp, Literal, ObjectPath, ObservationExpr, PathStep,
+    Qualifier, Timestamp,
+};
+pub use compiled::Net;
+pub use error::{ObservationError, PatternError};
+pub use eval::{MAX_BINDINGS, Observation, observations_from_bundle};
+pub use parser::MAX_DEPTH;
+pub use time::parse_timestamp;
+
+/// A parsed STIX 2.1 pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pattern {
+    source: String,
+    root: ObservationExpr,
+    qualifier_issues: Vec<PatternError>,
+}
+
+impl Pattern {
+    /// Parse against the grammar only (no semantic checks).
+    pub fn parse(src: &str) -> Result<Pattern, PatternError> {
+        let p = parser::parse(src)?;
+        Ok(Pattern {
+            source: src.to_string(),
+            root: p.root,
+            qualifier_issues: p.qualifier_issues,
+        })
+    }
+
+    /// Parse and apply the reference validator's semantic checks; the first problem found
+    /// is returned (duplicate qualifiers first, then hash values in pattern order).
+    pub fn validate(src: &str) -> Result<Pattern, PatternError> {
+        let p = Pattern::parse(src)?;
+        let errs = p.semantic_errors();
+        match errs.into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(p),
+        }
+    }
+
+    /// All semantic problems of a parsed pattern (empty when it is valid).
+    pub fn semantic_errors(&self) -> Vec<PatternError> {
+        let mut out = self.qualifier_issues.clone();
+        validate::check_hashes(&self.source, &self.root, &mut out);
+        out
+    }
+
+    /// The pattern text as given.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The syntax tree.
+    pub fn root(&self) -> &ObservationExpr {
+        &self.root
+    }
+
+    /// Regexes this engine cannot compile (the pattern is valid, but such `MATCHES`/`LIKE`
+    /// comparisons never hold). Empty for evaluable patterns.
+    pub fn unsupported(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        eval::collect_unsupported(&self.root, &mut out);
+        out
+    }
+
+    /// Does the pattern match these observations?
+    pub fn matches(&self, observations: &[Observation<'_>]) -> bool {
+        eval::matches(&self.root, observations)
+    }
+}
+
+/// [`Pattern::validate`] as a free function.
+pub fn validate(src: &str) -> Result<Pattern, PatternError> {
+    Pattern::validate(src)
+}

@@ -1,0 +1,683 @@
+//! The evaluator: comparison expressions against root SCOs, observation expressions as a
+//! search for bindings of observation instances.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use serde_json::Value;
+use unicode_normalization::{UnicodeNormalization, is_nfc_quick};
+
+use crate::ast::{
+    Comparison, ComparisonExpr, ComparisonOp, Literal, ObservationExpr, PathStep, Qualifier,
+};
+use crate::compiled::{Compiled, Net};
+use crate::error::ObservationError;
+use crate::parser::decode_hex;
+use crate::time::parse_timestamp;
+
+/// Upper bound on candidate bindings kept per sub-expression (after keeping minimal ones).
+pub const MAX_BINDINGS: usize = 20_000;
+
+/// STIX 2.1 SDO/SRO and meta types: never the root object of a comparison.
+const NON_SCO_TYPES: &[&str] = &[
+    "attack-pattern",
+    "bundle",
+    "campaign",
+    "course-of-action",
+    "extension-definition",
+    "grouping",
+    "identity",
+    "incident",
+    "indicator",
+    "infrastructure",
+    "intrusion-set",
+    "language-content",
+    "location",
+    "malware",
+    "malware-analysis",
+    "marking-definition",
+    "note",
+    "observed-data",
+    "opinion",
+    "relationship",
+    "report",
+    "threat-actor",
+    "tool",
+    "sighting",
+    "vulnerability",
+];
+
+/// One observed-data SDO as the evaluator sees it.
+#[derive(Debug, Clone)]
+pub struct Observation<'a> {
+    /// `first_observed`, nanoseconds since the Unix epoch.
+    pub first_observed: i128,
+    /// `last_observed`, nanoseconds since the Unix epoch.
+    pub last_observed: i128,
+    /// How many identical observation instances this stands for (≥ 1).
+    pub number_observed: u64,
+    objects: Vec<(&'a str, &'a Value)>,
+}
+
+impl<'a> Observation<'a> {
+    /// An observation over these objects (each with a string `id`; objects without one are
+    /// ignored, a repeated id keeps the last object).
+    pub fn new(
+        first_observed: i128,
+        last_observed: i128,
+        number_observed: u64,
+        objects: impl IntoIterator<Item = &'a Value>,
+    ) -> Observation<'a> {
+        let mut v: Vec<(&'a str, &'a Value)> = Vec::new();
+        for o in objects {
+            let Some(id) = o.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            if let Some(slot) = v.iter_mut().find(|(i, _)| *i == id) {
+                slot.1 = o;
+            } else {
+                v.push((id, o));
+            }
+        }
+        Observation {
+            first_observed,
+            last_observed,
+            number_observed,
+            objects: v,
+        }
+    }
+
+    /// Build from an observed-data SDO and the SCOs available by id: the observation sees the
+    /// SDO itself and the SCOs its `object_refs` list (ids not found are skipped).
+    pub fn from_observed_data(
+        observed_data: &'a Value,
+        scos: &HashMap<&str, &'a Value>,
+    ) -> Result<Observation<'a>, ObservationError> {
+        let id = observed_data
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let ts = |property: &'static str| -> Result<i128, ObservationError> {
+            let s = observed_data
+                .get(property)
+                .and_then(Value::as_str)
+                .ok_or_else(|| ObservationError::Property {
+                    id: id.clone(),
+                    property,
+                    expected: "string",
+                })?;
+            parse_timestamp(s).ok_or_else(|| ObservationError::Timestamp {
+                id: id.clone(),
+                property,
+                value: s.to_string(),
+            })
+        };
+        let first = ts("first_observed")?;
+        let last = ts("last_observed")?;
+        let n = observed_data
+            .get("number_observed")
+            .and_then(Value::as_u64)
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| ObservationError::Property {
+                id: id.clone(),
+                property: "number_observed",
+                expected: "positive integer",
+            })?;
+        let refs = observed_data
+            .get("object_refs")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ObservationError::Property {
+                id: id.clone(),
+                property: "object_refs",
+                expected: "list",
+            })?;
+        let objs = std::iter::once(observed_data).chain(
+            refs.iter()
+                .filter_map(|r| r.as_str().and_then(|r| scos.get(r).copied())),
+        );
+        Ok(Observation::new(first, last, n, objs))
+    }
+
+    /// The objects of this observation, by id.
+    pub fn objects(&self) -> impl Iterator<Item = (&'a str, &'a Value)> + '_ {
+        self.objects.iter().copied()
+    }
+
+    fn resolve(&self, id: &str) -> Option<&'a Value> {
+        self.objects.iter().find(|(i, _)| *i == id).map(|(_, o)| *o)
+    }
+}
+
+/// Observations from the objects of a bundle (observed-data SDOs and SCOs in any order, e.g.
+/// `bundle.objects`): every `observed-data` object becomes one observation, seeing the SCOs
+/// its `object_refs` names. The SCOs are borrowed, never copied.
+pub fn observations_from_bundle<'a, I>(objects: I) -> Result<Vec<Observation<'a>>, ObservationError>
+where
+    I: IntoIterator<Item = &'a Value>,
+{
+    let mut scos: HashMap<&str, &Value> = HashMap::new();
+    let mut ods = Vec::new();
+    for o in objects {
+        if o.get("type").and_then(Value::as_str) == Some("observed-data") {
+            ods.push(o);
+        } else if let Some(id) = o.get("id").and_then(Value::as_str) {
+            scos.insert(id, o);
+        }
+    }
+    ods.into_iter()
+        .map(|od| Observation::from_observed_data(od, &scos))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Comparison expressions
+
+/// A value selected by an object path.
+enum Val<'a> {
+    Json(&'a Value),
+    Bytes(Vec<u8>),
+    /// A `*_refs` list, not yet resolved (so `[n]` indexes it as written).
+    Refs(&'a [Value]),
+}
+
+/// A selected value reduced to what comparisons look at.
+enum Scalar<'v> {
+    Int(i128),
+    Float(f64),
+    Str(&'v str),
+    Bool(bool),
+    Bytes(&'v [u8]),
+    Other,
+}
+
+fn scalar<'v>(v: &'v Val<'_>) -> Scalar<'v> {
+    match v {
+        Val::Json(j) => match j {
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    Scalar::Int(i128::from(i))
+                } else if let Some(u) = n.as_u64() {
+                    Scalar::Int(i128::from(u))
+                } else {
+                    Scalar::Float(n.as_f64().unwrap_or(f64::NAN))
+                }
+            }
+            Value::String(s) => Scalar::Str(s),
+            Value::Bool(b) => Scalar::Bool(*b),
+            _ => Scalar::Other,
+        },
+        Val::Bytes(b) => Scalar::Bytes(b),
+        Val::Refs(_) => Scalar::Other,
+    }
+}
+
+fn eval_cmp_expr(e: &ComparisonExpr, ty: &str, root: &Value, obs: &Observation<'_>) -> bool {
+    match e {
+        ComparisonExpr::And(a, b) => {
+            eval_cmp_expr(a, ty, root, obs) && eval_cmp_expr(b, ty, root, obs)
+        }
+        ComparisonExpr::Or(a, b) => {
+            eval_cmp_expr(a, ty, root, obs) || eval_cmp_expr(b, ty, root, obs)
+        }
+        ComparisonExpr::Comparison(c) => c.path.object_type == ty && test(c, root, obs),
+    }
+}
+
+fn test(c: &Comparison, root: &Value, obs: &Observation<'_>) -> bool {
+    if c.op == ComparisonOp::Exists {
+        let found = walk(Val::Json(root), &c.path.steps, obs, &mut |_| true);
+        return found != c.negated;
+    }
+    walk(Val::Json(root), &c.path.steps, obs, &mut |v| {
+        predicate(c, v)
+    })
+}
+
+/// Visit every value the remaining steps select; stop early when `f` returns true.
+fn walk<'a>(
+    v: Val<'a>,
+    steps: &[PathStep],
+    obs: &Observation<'a>,
+    f: &mut dyn FnMut(&Val<'a>) -> bool,
+) -> bool {
+    let Some((step, rest)) = steps.split_first() else {
+        return f(&v);
+    };
+    match step {
+        PathStep::Key(k) => {
+            let Val::Json(Value::Object(m)) = v else {
+                return false;
+            };
+            let Some(x) = m.get(k.as_str()) else {
+                return false;
+            };
+            if k.ends_with("_ref") {
+                let Value::String(id) = x else {
+                    return false;
+                };
+                return match obs.resolve(id) {
+                    Some(o) => walk(Val::Json(o), rest, obs, f),
+                    None => false,
+                };
+            }
+            if k.ends_with("_refs") {
+                let Value::Array(ids) = x else {
+                    return false;
+                };
+                if !ids
+                    .iter()
+                    .any(|i| i.as_str().is_some_and(|i| obs.resolve(i).is_some()))
+                {
+                    return false;
+                }
+                return walk(Val::Refs(ids), rest, obs, f);
+            }
+            let next = match x {
+                Value::String(s) if k.ends_with("_hex") => match decode_hex(s) {
+                    Some(b) => Val::Bytes(b),
+                    None => Val::Json(x),
+                },
+                Value::String(s) if k.ends_with("_bin") => {
+                    match base64::engine::general_purpose::STANDARD.decode(s) {
+                        Ok(b) => Val::Bytes(b),
+                        Err(_) => Val::Json(x),
+                    }
+                }
+                _ => Val::Json(x),
+            };
+            walk(next, rest, obs, f)
+        }
+        PathStep::Index(i) => {
+            let Ok(i) = usize::try_from(*i) else {
+                return false;
+            };
+            match v {
+                Val::Json(Value::Array(a)) => match a.get(i) {
+                    Some(x) => walk(Val::Json(x), rest, obs, f),
+                    None => false,
+                },
+                Val::Refs(ids) => match ids
+                    .get(i)
+                    .and_then(Value::as_str)
+                    .and_then(|id| obs.resolve(id))
+                {
+                    Some(o) => walk(Val::Json(o), rest, obs, f),
+                    None => false,
+                },
+                _ => false,
+            }
+        }
+        PathStep::AnyIndex => match v {
+            Val::Json(Value::Array(a)) => a.iter().any(|x| walk(Val::Json(x), rest, obs, f)),
+            Val::Refs(ids) => ids.iter().any(|id| {
+                id.as_str()
+                    .and_then(|id| obs.resolve(id))
+                    .is_some_and(|o| walk(Val::Json(o), rest, obs, f))
+            }),
+            _ => false,
+        },
+    }
+}
+
+/// Exact comparison of an integer with a float.
+fn cmp_int_float(i: i128, f: f64) -> Option<Ordering> {
+    if f.is_nan() {
+        return None;
+    }
+    if f >= 1.7e38 {
+        return Some(Ordering::Less);
+    }
+    if f <= -1.7e38 {
+        return Some(Ordering::Greater);
+    }
+    let t = f.trunc();
+    let ti = t as i128;
+    Some(
+        i.cmp(&ti)
+            .then_with(|| 0.0f64.partial_cmp(&(f - t)).unwrap_or(Ordering::Equal)),
+    )
+}
+
+/// The bytes of a string whose code points are all below 256.
+fn latin1(s: &str) -> Option<Vec<u8>> {
+    s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
+}
+
+/// Result of an ordering test between a value and a literal.
+enum Ord3 {
+    Is(Ordering),
+    /// Types that have no order between them: the test is false, `NOT` included.
+    Mismatch,
+    /// A string that cannot be compared with bytes: false, but `NOT` applies.
+    NotLatin1,
+}
+
+fn order(v: &Scalar<'_>, lit: &Literal) -> Ord3 {
+    use Ord3::*;
+    let some = |o: Option<Ordering>| o.map_or(Mismatch, Is);
+    match (v, lit) {
+        (Scalar::Int(a), Literal::Int(b)) => Is(a.cmp(b)),
+        (Scalar::Int(a), Literal::Float(b)) => some(cmp_int_float(*a, *b)),
+        (Scalar::Float(a), Literal::Int(b)) => some(cmp_int_float(*b, *a).map(Ordering::reverse)),
+        (Scalar::Float(a), Literal::Float(b)) => some(a.partial_cmp(b)),
+        (Scalar::Str(a), Literal::Str(b)) => Is((*a).cmp(b.as_str())),
+        (Scalar::Bytes(a), Literal::Hex(b) | Literal::Binary(b)) => Is((*a).cmp(b.as_slice())),
+        (Scalar::Bytes(a), Literal::Str(s)) => match latin1(s) {
+            Some(b) => Is((*a).cmp(b.as_slice())),
+            None => NotLatin1,
+        },
+        (Scalar::Str(s), Literal::Hex(b) | Literal::Binary(b)) => match latin1(s) {
+            Some(a) => Is(a.as_slice().cmp(b.as_slice())),
+            None => NotLatin1,
+        },
+        (Scalar::Str(s), Literal::Timestamp(t)) => match (parse_timestamp(s), t.nanos) {
+            (Some(a), Some(b)) => Is(a.cmp(&b)),
+            _ => Mismatch,
+        },
+        _ => Mismatch,
+    }
+}
+
+fn equal(v: &Scalar<'_>, lit: &Literal) -> bool {
+    match (v, lit) {
+        (Scalar::Bool(a), Literal::Bool(b)) => a == b,
+        (_, Literal::Bool(_)) | (Scalar::Bool(_), _) => false,
+        _ => matches!(order(v, lit), Ord3::Is(Ordering::Equal)),
+    }
+}
+
+fn nfc(s: &str) -> std::borrow::Cow<'_, str> {
+    if is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.nfc().collect())
+    }
+}
+
+fn predicate(c: &Comparison, v: &Val<'_>) -> bool {
+    let Some(lit) = &c.literal else {
+        return false;
+    };
+    let s = scalar(v);
+    let r = match c.op {
+        ComparisonOp::Eq | ComparisonOp::Ne => equal(&s, lit) == (c.op == ComparisonOp::Eq),
+        ComparisonOp::Lt | ComparisonOp::Le | ComparisonOp::Gt | ComparisonOp::Ge => {
+            match order(&s, lit) {
+                Ord3::Mismatch => return false,
+                Ord3::NotLatin1 => false,
+                Ord3::Is(o) => match c.op {
+                    ComparisonOp::Lt => o.is_lt(),
+                    ComparisonOp::Le => o.is_le(),
+                    ComparisonOp::Gt => o.is_gt(),
+                    _ => o.is_ge(),
+                },
+            }
+        }
+        ComparisonOp::In => match lit {
+            Literal::Set(items) => items.iter().any(|l| equal(&s, l)),
+            _ => false,
+        },
+        ComparisonOp::Like | ComparisonOp::Matches => match (&c.compiled, &s) {
+            (Compiled::Regex { text: Ok(re), .. }, Scalar::Str(x)) => re.is_match(&nfc(x)),
+            (
+                Compiled::Regex {
+                    text: Ok(re),
+                    bytes: Some(bre),
+                },
+                Scalar::Bytes(b),
+            ) => {
+                if c.op == ComparisonOp::Like {
+                    std::str::from_utf8(b).is_ok_and(|x| re.is_match(&nfc(x)))
+                } else {
+                    bre.is_match(b)
+                }
+            }
+            _ => false,
+        },
+        ComparisonOp::IsSubset | ComparisonOp::IsSuperset => match (&c.compiled, &s) {
+            (Compiled::Net(Some(lit_net)), Scalar::Str(x)) => match Net::parse(x) {
+                Some(val_net) if c.op == ComparisonOp::IsSubset => val_net.within(lit_net),
+                Some(val_net) => lit_net.within(&val_net),
+                None => false,
+            },
+            _ => false,
+        },
+        ComparisonOp::Exists => true,
+    };
+    r != c.negated
+}
+
+fn observation_matches(e: &ComparisonExpr, obs: &Observation<'_>) -> bool {
+    obs.objects.iter().any(|(_, o)| {
+        let Some(ty) = o.get("type").and_then(Value::as_str) else {
+            return false;
+        };
+        !NON_SCO_TYPES.contains(&ty) && eval_cmp_expr(e, ty, o, obs)
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Observation expressions
+
+/// Instances bound, as (observation index, count) sorted by index.
+type Binding = Vec<(u32, u64)>;
+
+struct Ctx<'o, 'a> {
+    obs: &'o [Observation<'a>],
+}
+
+impl Ctx<'_, '_> {
+    fn combine(&self, a: &[Binding], b: &[Binding], followed_by: bool) -> Vec<Binding> {
+        let mut out = Vec::new();
+        for x in a {
+            for y in b {
+                if followed_by && self.max_first(x) > self.min_last(y) {
+                    continue;
+                }
+                if let Some(z) = self.add(x, y) {
+                    out.push(z);
+                    if out.len() > 4 * MAX_BINDINGS {
+                        return minimize(out);
+                    }
+                }
+            }
+        }
+        minimize(out)
+    }
+
+    fn add(&self, x: &Binding, y: &Binding) -> Option<Binding> {
+        let mut z = Vec::with_capacity(x.len() + y.len());
+        let (mut i, mut j) = (0, 0);
+        while i < x.len() || j < y.len() {
+            let (idx, n) = match (x.get(i), y.get(j)) {
+                (Some(a), Some(b)) if a.0 == b.0 => {
+                    i += 1;
+                    j += 1;
+                    (a.0, a.1.checked_add(b.1)?)
+                }
+                (Some(a), Some(b)) if a.0 < b.0 => {
+                    i += 1;
+                    *a
+                }
+                (Some(a), None) => {
+                    i += 1;
+                    *a
+                }
+                (_, Some(b)) => {
+                    j += 1;
+                    *b
+                }
+                (None, None) => break,
+            };
+            if n > self.obs[idx as usize].number_observed {
+                return None;
+            }
+            z.push((idx, n));
+        }
+        Some(z)
+    }
+
+    fn max_first(&self, b: &Binding) -> i128 {
+        b.iter()
+            .map(|(i, _)| self.obs[*i as usize].first_observed)
+            .max()
+            .unwrap_or(i128::MIN)
+    }
+
+    fn min_last(&self, b: &Binding) -> i128 {
+        b.iter()
+            .map(|(i, _)| self.obs[*i as usize].last_observed)
+            .min()
+            .unwrap_or(i128::MAX)
+    }
+
+    fn eval(&self, e: &ObservationExpr) -> Vec<Binding> {
+        match e {
+            ObservationExpr::Comparison(c) => self
+                .obs
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.number_observed >= 1 && observation_matches(c, o))
+                .map(|(i, _)| vec![(i as u32, 1)])
+                .take(MAX_BINDINGS)
+                .collect(),
+            ObservationExpr::Or(a, b) => {
+                let mut v = self.eval(a);
+                v.extend(self.eval(b));
+                minimize(v)
+            }
+            ObservationExpr::And(a, b) => {
+                let x = self.eval(a);
+                if x.is_empty() {
+                    return x;
+                }
+                self.combine(&x, &self.eval(b), false)
+            }
+            ObservationExpr::FollowedBy(a, b) => {
+                let x = self.eval(a);
+                if x.is_empty() {
+                    return x;
+                }
+                self.combine(&x, &self.eval(b), true)
+            }
+            ObservationExpr::Qualified(inner, q) => {
+                if let Qualifier::StartStop { start, stop } = q {
+                    let (Some(s), Some(t)) = (start.nanos, stop.nanos) else {
+                        return Vec::new();
+                    };
+                    if s >= t {
+                        return Vec::new();
+                    }
+                    let mut v = self.eval(inner);
+                    v.retain(|b| {
+                        b.iter().all(|(i, _)| {
+                            let o = &self.obs[*i as usize];
+                            o.last_observed >= s && o.first_observed < t
+                        })
+                    });
+                    return v;
+                }
+                match q {
+                    Qualifier::Within { nanos, .. } => {
+                        if *nanos <= 0 {
+                            return Vec::new();
+                        }
+                        let mut v = self.eval(inner);
+                        v.retain(|b| self.max_first(b) - self.min_last(b) <= *nanos);
+                        v
+                    }
+                    Qualifier::Repeats(k) => {
+                        let mut k = *k;
+                        if k == 0 {
+                            return Vec::new();
+                        }
+                        let mut base = self.eval(inner);
+                        // k disjoint bindings need at least k instances.
+                        let cap: u128 =
+                            self.obs.iter().map(|o| u128::from(o.number_observed)).sum();
+                        if u128::from(k) > cap {
+                            return Vec::new();
+                        }
+                        let mut acc: Option<Vec<Binding>> = None;
+                        loop {
+                            if k & 1 == 1 {
+                                acc = Some(match acc {
+                                    None => base.clone(),
+                                    Some(a) => self.combine(&a, &base, false),
+                                });
+                            }
+                            k >>= 1;
+                            if k == 0 || acc.as_ref().is_some_and(Vec::is_empty) {
+                                break;
+                            }
+                            base = self.combine(&base, &base, false);
+                        }
+                        acc.unwrap_or_default()
+                    }
+                    Qualifier::StartStop { .. } => Vec::new(),
+                }
+            }
+        }
+    }
+}
+
+/// Drop duplicates and bindings that bind a superset of another binding's instances.
+fn minimize(mut v: Vec<Binding>) -> Vec<Binding> {
+    v.sort_by_key(|b| (b.iter().map(|x| x.1).sum::<u64>(), b.clone()));
+    v.dedup();
+    if v.len() > 2_000 {
+        v.truncate(MAX_BINDINGS);
+        return v;
+    }
+    let mut out: Vec<Binding> = Vec::with_capacity(v.len());
+    for b in v {
+        if !out.iter().any(|m| dominated_by(&b, m)) {
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// True if every count of `m` is ≤ the same observation's count in `b`.
+fn dominated_by(b: &Binding, m: &Binding) -> bool {
+    m.iter().all(|(i, n)| {
+        b.iter()
+            .find(|(j, _)| j == i)
+            .is_some_and(|(_, bn)| bn >= n)
+    })
+}
+
+pub(crate) fn matches(root: &ObservationExpr, observations: &[Observation<'_>]) -> bool {
+    if observations.len() > u32::MAX as usize {
+        return false;
+    }
+    !Ctx { obs: observations }.eval(root).is_empty()
+}
+
+pub(crate) fn collect_unsupported(e: &ObservationExpr, out: &mut Vec<String>) {
+    fn cmp(e: &ComparisonExpr, out: &mut Vec<String>) {
+        match e {
+            ComparisonExpr::And(a, b) | ComparisonExpr::Or(a, b) => {
+                cmp(a, out);
+                cmp(b, out);
+            }
+            ComparisonExpr::Comparison(c) => {
+                if let Compiled::Regex { text: Err(msg), .. } = &c.compiled {
+                    out.push(format!("{} {}: {msg}", c.path, c.op.as_str()));
+                }
+            }
+        }
+    }
+    match e {
+        ObservationExpr::Comparison(c) => cmp(c, out),
+        ObservationExpr::And(a, b)
+        | ObservationExpr::Or(a, b)
+        | ObservationExpr::FollowedBy(a, b) => {
+            collect_unsupported(a, out);
+            collect_unsupported(b, out);
+        }
+        ObservationExpr::Qualified(x, _) => collect_unsupported(x, out),
+    }
+}

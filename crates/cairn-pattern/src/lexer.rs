@@ -1,0 +1,401 @@
+//! Tokenizer following the lexer rules of `STIXPattern.g4`: at each position the longest
+//! match wins, ties go to the rule listed first in the grammar.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tok {
+    IntNeg,
+    IntPos,
+    FloatNeg,
+    FloatPos,
+    Hex,
+    Binary,
+    Str,
+    Bool,
+    Timestamp,
+    And,
+    Or,
+    Not,
+    FollowedBy,
+    Like,
+    Matches,
+    IsSuperset,
+    IsSubset,
+    Exists,
+    Last,
+    In,
+    Start,
+    Stop,
+    Seconds,
+    True,
+    False,
+    Within,
+    Repeats,
+    Times,
+    IdentNoHyphen,
+    IdentHyphen,
+    Eq,
+    Neq,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Quote,
+    Colon,
+    Dot,
+    Comma,
+    RParen,
+    LParen,
+    RBrack,
+    LBrack,
+    Plus,
+    Hyphen,
+    Power,
+    Divide,
+    Asterisk,
+    Invalid,
+    Eof,
+}
+
+impl Tok {
+    /// The grammar's name for the token (as the reference validator reports it).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Tok::IntNeg => "IntNegLiteral",
+            Tok::IntPos => "IntPosLiteral",
+            Tok::FloatNeg => "FloatNegLiteral",
+            Tok::FloatPos => "FloatPosLiteral",
+            Tok::Hex => "HexLiteral",
+            Tok::Binary => "BinaryLiteral",
+            Tok::Str => "StringLiteral",
+            Tok::Bool => "BoolLiteral",
+            Tok::Timestamp => "TimestampLiteral",
+            Tok::And => "'AND'",
+            Tok::Or => "'OR'",
+            Tok::Not => "'NOT'",
+            Tok::FollowedBy => "'FOLLOWEDBY'",
+            Tok::Like => "'LIKE'",
+            Tok::Matches => "'MATCHES'",
+            Tok::IsSuperset => "'ISSUPERSET'",
+            Tok::IsSubset => "'ISSUBSET'",
+            Tok::Exists => "'EXISTS'",
+            Tok::Last => "'LAST'",
+            Tok::In => "'IN'",
+            Tok::Start => "'START'",
+            Tok::Stop => "'STOP'",
+            Tok::Seconds => "'SECONDS'",
+            Tok::True => "'true'",
+            Tok::False => "'false'",
+            Tok::Within => "'WITHIN'",
+            Tok::Repeats => "'REPEATS'",
+            Tok::Times => "'TIMES'",
+            Tok::IdentNoHyphen => "IdentifierWithoutHyphen",
+            Tok::IdentHyphen => "IdentifierWithHyphen",
+            Tok::Eq => "'='",
+            Tok::Neq => "'!='",
+            Tok::Lt => "'<'",
+            Tok::Le => "'<='",
+            Tok::Gt => "'>'",
+            Tok::Ge => "'>='",
+            Tok::Quote => "'''",
+            Tok::Colon => "':'",
+            Tok::Dot => "'.'",
+            Tok::Comma => "','",
+            Tok::RParen => "')'",
+            Tok::LParen => "'('",
+            Tok::RBrack => "']'",
+            Tok::LBrack => "'['",
+            Tok::Plus => "'+'",
+            Tok::Hyphen => "'-'",
+            Tok::Power => "'^'",
+            Tok::Divide => "'/'",
+            Tok::Asterisk => "'*'",
+            Tok::Invalid => "InvalidCharacter",
+            Tok::Eof => "<EOF>",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Token {
+    pub kind: Tok,
+    pub start: usize,
+    pub end: usize,
+}
+
+const KEYWORDS: &[(&str, Tok)] = &[
+    ("AND", Tok::And),
+    ("OR", Tok::Or),
+    ("NOT", Tok::Not),
+    ("FOLLOWEDBY", Tok::FollowedBy),
+    ("LIKE", Tok::Like),
+    ("MATCHES", Tok::Matches),
+    ("ISSUPERSET", Tok::IsSuperset),
+    ("ISSUBSET", Tok::IsSubset),
+    ("EXISTS", Tok::Exists),
+    ("LAST", Tok::Last),
+    ("IN", Tok::In),
+    ("START", Tok::Start),
+    ("STOP", Tok::Stop),
+    ("SECONDS", Tok::Seconds),
+    ("true", Tok::True),
+    ("false", Tok::False),
+    ("WITHIN", Tok::Within),
+    ("REPEATS", Tok::Repeats),
+    ("TIMES", Tok::Times),
+];
+
+fn is_ws(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\t'
+            | '\r'
+            | '\n'
+            | '\u{0B}'
+            | '\u{0C}'
+            | '\u{85}'
+            | '\u{a0}'
+            | '\u{1680}'
+            | '\u{2000}'
+            ..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
+    )
+}
+
+fn digits(b: &[u8], i: usize) -> usize {
+    b[i..].iter().take_while(|c| c.is_ascii_digit()).count()
+}
+
+/// `('0' | [1-9][0-9]*)` starting at i: length or None.
+fn int_body(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i) {
+        Some(b'0') => Some(1),
+        Some(c) if c.is_ascii_digit() => Some(digits(b, i)),
+        _ => None,
+    }
+}
+
+/// `[0-9]* '.' [0-9]+` starting at i.
+fn float_body(b: &[u8], i: usize) -> Option<usize> {
+    let d = digits(b, i);
+    if b.get(i + d) != Some(&b'.') {
+        return None;
+    }
+    let f = digits(b, i + d + 1);
+    (f > 0).then_some(d + 1 + f)
+}
+
+fn hex_lit(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'h') || b.get(i + 1) != Some(&b'\'') {
+        return None;
+    }
+    let n = b[i + 2..]
+        .iter()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .count();
+    (n % 2 == 0 && b.get(i + 2 + n) == Some(&b'\'')).then_some(n + 3)
+}
+
+fn is_b64(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'+' || c == b'/'
+}
+
+fn bin_lit(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'b') || b.get(i + 1) != Some(&b'\'') {
+        return None;
+    }
+    let s = i + 2;
+    let n = b[s..].iter().take_while(|c| is_b64(**c)).count();
+    let mut j = s + n;
+    match n % 4 {
+        0 if n > 0 => {}
+        3 if b.get(j) == Some(&b'=') => j += 1,
+        2 if b.get(j) == Some(&b'=') && b.get(j + 1) == Some(&b'=') => j += 2,
+        _ => return None,
+    }
+    (b.get(j) == Some(&b'\'')).then_some(j + 1 - i)
+}
+
+fn str_lit(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'\'') {
+        return None;
+    }
+    let mut j = i + 1;
+    loop {
+        match b.get(j)? {
+            b'\'' => return Some(j + 1 - i),
+            b'\\' => match b.get(j + 1)? {
+                b'\'' | b'\\' => j += 2,
+                _ => return None,
+            },
+            _ => j += 1,
+        }
+    }
+}
+
+fn ts_lit(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b't') || b.get(i + 1) != Some(&b'\'') {
+        return None;
+    }
+    let s = &b[i + 2..];
+    let d = |k: usize| s.get(k).is_some_and(|c| c.is_ascii_digit());
+    let at = |k: usize, c: u8| s.get(k) == Some(&c);
+    let in_r = |k: usize, lo: u8, hi: u8| s.get(k).is_some_and(|c| (lo..=hi).contains(c));
+    if !(d(0) && d(1) && d(2) && d(3) && at(4, b'-')) {
+        return None;
+    }
+    let month = (at(5, b'0') && in_r(6, b'1', b'9')) || (at(5, b'1') && in_r(6, b'0', b'2'));
+    let day = (at(8, b'0') && in_r(9, b'1', b'9'))
+        || (in_r(8, b'1', b'2') && d(9))
+        || (at(8, b'3') && in_r(9, b'0', b'1'));
+    let hour = (in_r(11, b'0', b'1') && d(12)) || (at(11, b'2') && in_r(12, b'0', b'3'));
+    let min = in_r(14, b'0', b'5') && d(15);
+    let sec = (in_r(17, b'0', b'5') && d(18)) || (at(17, b'6') && at(18, b'0'));
+    if !(month
+        && at(7, b'-')
+        && day
+        && at(10, b'T')
+        && hour
+        && at(13, b':')
+        && min
+        && at(16, b':')
+        && sec)
+    {
+        return None;
+    }
+    let mut k = 19;
+    if at(k, b'.') {
+        let f = s[k + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if f == 0 {
+            return None;
+        }
+        k += 1 + f;
+    }
+    (at(k, b'Z') && at(k + 1, b'\'')).then_some(k + 4)
+}
+
+/// Tokenize; whitespace and comments are dropped. Always ends with an `Eof` token.
+pub(crate) fn lex(src: &str) -> Vec<Token> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = src[i..].chars().next().unwrap_or('\0');
+        if is_ws(c) {
+            i += c.len_utf8();
+            continue;
+        }
+        if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+            if let Some(p) = src[i + 2..].find("*/") {
+                i += p + 4;
+                continue;
+            }
+        }
+        if b[i] == b'/' && b.get(i + 1) == Some(&b'/') {
+            let n = b[i..]
+                .iter()
+                .take_while(|c| **c != b'\r' && **c != b'\n')
+                .count();
+            i += n;
+            continue;
+        }
+        let (kind, len) = longest(b, i, c);
+        out.push(Token {
+            kind,
+            start: i,
+            end: i + len,
+        });
+        i += len;
+    }
+    out.push(Token {
+        kind: Tok::Eof,
+        start: b.len(),
+        end: b.len(),
+    });
+    out
+}
+
+fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
+    let mut best: (Tok, usize) = (Tok::Invalid, c.len_utf8());
+    let mut best_len = 0usize;
+    let mut offer = |t: Tok, l: Option<usize>| {
+        if let Some(l) = l {
+            if l > best_len {
+                best_len = l;
+                best = (t, l);
+            }
+        }
+    };
+    let sign = |s: u8| -> Option<usize> { (b.get(i) == Some(&s)).then_some(1) };
+    offer(
+        Tok::IntNeg,
+        sign(b'-').and_then(|_| int_body(b, i + 1).map(|n| n + 1)),
+    );
+    let plus = usize::from(b.get(i) == Some(&b'+'));
+    offer(Tok::IntPos, int_body(b, i + plus).map(|n| n + plus));
+    offer(
+        Tok::FloatNeg,
+        sign(b'-').and_then(|_| float_body(b, i + 1).map(|n| n + 1)),
+    );
+    offer(Tok::FloatPos, float_body(b, i + plus).map(|n| n + plus));
+    offer(Tok::Hex, hex_lit(b, i));
+    offer(Tok::Binary, bin_lit(b, i));
+    offer(Tok::Str, str_lit(b, i));
+    if b[i..].starts_with(b"true") {
+        offer(Tok::Bool, Some(4));
+    } else if b[i..].starts_with(b"false") {
+        offer(Tok::Bool, Some(5));
+    }
+    offer(Tok::Timestamp, ts_lit(b, i));
+    for (kw, t) in KEYWORDS {
+        if b[i..].starts_with(kw.as_bytes()) {
+            offer(*t, Some(kw.len()));
+        }
+    }
+    if b[i].is_ascii_alphabetic() || b[i] == b'_' {
+        let n1 = b[i..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+            .count();
+        offer(Tok::IdentNoHyphen, Some(n1));
+        let n2 = b[i..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_' || **c == b'-')
+            .count();
+        offer(Tok::IdentHyphen, Some(n2));
+    }
+    let two = |s: &[u8]| b[i..].starts_with(s);
+    if two(b"==") {
+        offer(Tok::Eq, Some(2));
+    }
+    if two(b"!=") || two(b"<>") {
+        offer(Tok::Neq, Some(2));
+    }
+    if two(b"<=") {
+        offer(Tok::Le, Some(2));
+    }
+    if two(b">=") {
+        offer(Tok::Ge, Some(2));
+    }
+    let single = match b[i] {
+        b'=' => Some(Tok::Eq),
+        b'<' => Some(Tok::Lt),
+        b'>' => Some(Tok::Gt),
+        b'\'' => Some(Tok::Quote),
+        b':' => Some(Tok::Colon),
+        b'.' => Some(Tok::Dot),
+        b',' => Some(Tok::Comma),
+        b')' => Some(Tok::RParen),
+        b'(' => Some(Tok::LParen),
+        b']' => Some(Tok::RBrack),
+        b'[' => Some(Tok::LBrack),
+        b'+' => Some(Tok::Plus),
+        b'-' => Some(Tok::Hyphen),
+        b'^' => Some(Tok::Power),
+        b'/' => Some(Tok::Divide),
+        b'*' => Some(Tok::Asterisk),
+        _ => None,
+    };
+    if let Some(t) = single {
+        offer(t, Some(1));
+    }
+    best
+}
