@@ -1,1 +1,749 @@
 //! The embedded SQLite backend of [`cairn_store::Store`].
+//!
+//! [`SqliteStore`] keeps everything in one SQLite file (WAL journal, `synchronous=FULL`, foreign
+//! keys on, a busy timeout so that several processes — the server and the CLI — can write the same
+//! file at once). The schema lives in `migrations/` and is embedded with `sqlx::migrate!`.
+//!
+//! Object versions are rows of the `versions` table, unique by (collection, id, version_key) and
+//! ordered by (collection, date_added, id, version_key). Each row carries three flags kept up to
+//! date by every insert and delete in the same transaction: `latest_spec` (its spec_version is the
+//! highest the object has), `dflt_first` and `dflt_last` (first/last version among those). The
+//! default TAXII selection ("latest spec version, last version") is thus a range scan of a partial
+//! index; unusual filter combinations fall back to correlated subqueries.
+//!
+//! `date_added` comes from a per-collection clock (`collections.last_date_added`) advanced inside
+//! each `BEGIN IMMEDIATE` write transaction: it is `max(now, last + 1)` microseconds, so it
+//! strictly increases within a collection even across processes sharing the file.
+
+mod objects;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::RwLock;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cairn_store::{
+    AddRequest, ApiRoot, ApiToken, Collection, DeleteSpec, Grant, ObjectQuery, Organization, Page,
+    Result, Role, Status, Store, StoreError, User,
+};
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use uuid::Uuid;
+
+/// The file name [`SqliteStore::open_in`] uses inside its directory.
+pub const DB_FILE_NAME: &str = "cairn.db";
+
+/// How long a write waits for another connection or process holding the write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The SQLite implementation of [`Store`].
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+    /// Serializes write transactions of this process (other processes wait on SQLite's lock).
+    write_lock: tokio::sync::Mutex<()>,
+    /// Collection id → (seq, api_root). Collections are never deleted, so entries stay true.
+    colls: RwLock<HashMap<Uuid, (i64, String)>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    if let Some(d) = e.as_database_error()
+        && d.is_unique_violation()
+    {
+        return StoreError::Conflict(d.message().to_string());
+    }
+    StoreError::Backend(e.to_string())
+}
+
+pub(crate) fn now_micros() -> i64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+fn parse_uuid(s: &str, what: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(|e| StoreError::Backend(format!("stored {what} id {s:?}: {e}")))
+}
+
+impl SqliteStore {
+    /// Open (creating the file and its parent directories when missing) and migrate.
+    pub async fn open(path: &Path) -> Result<SqliteStore> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Backend(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(1)
+            .connect_with(opts)
+            .await
+            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+        MIGRATOR.run(&pool).await.map_err(|e| {
+            StoreError::Backend(format!("migrating {} failed: {e}", path.display()))
+        })?;
+        Ok(SqliteStore {
+            pool,
+            path: path.to_path_buf(),
+            write_lock: tokio::sync::Mutex::new(()),
+            colls: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// Open the database file [`DB_FILE_NAME`] inside `dir` (created when missing).
+    pub async fn open_in(dir: &Path) -> Result<SqliteStore> {
+        SqliteStore::open(&dir.join(DB_FILE_NAME)).await
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Close every connection (waits for running queries).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Begin a write transaction: in-process writers queue on a mutex, other processes on
+    /// SQLite's lock (`BEGIN IMMEDIATE` + busy timeout).
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<(
+        tokio::sync::MutexGuard<'_, ()>,
+        sqlx::Transaction<'static, sqlx::Sqlite>,
+    )> {
+        let guard = self.write_lock.lock().await;
+        let tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
+        Ok((guard, tx))
+    }
+
+    /// The compact key and API root of a collection.
+    pub(crate) async fn coll(&self, id: Uuid) -> Result<(i64, String)> {
+        if let Some(c) = self.colls.read().expect("lock").get(&id) {
+            return Ok(c.clone());
+        }
+        let row = sqlx::query("SELECT seq, api_root FROM collections WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound(format!("collection {id}")));
+        };
+        let c: (i64, String) = (row.get(0), row.get(1));
+        self.colls.write().expect("lock").insert(id, c.clone());
+        Ok(c)
+    }
+}
+
+fn api_root_from(row: &SqliteRow) -> ApiRoot {
+    ApiRoot {
+        name: row.get("name"),
+        title: row.get("title"),
+        description: row.get("description"),
+        max_content_length: u64::try_from(row.get::<i64, _>("max_content_length")).unwrap_or(0),
+        is_default: row.get("is_default"),
+    }
+}
+
+fn collection_from(row: &SqliteRow) -> Result<Collection> {
+    Ok(Collection {
+        id: parse_uuid(row.get("id"), "collection")?,
+        api_root: row.get("api_root"),
+        title: row.get("title"),
+        description: row.get("description"),
+        alias: row.get("alias"),
+        created: row.get("created"),
+    })
+}
+
+fn org_from(row: &SqliteRow) -> Result<Organization> {
+    Ok(Organization {
+        id: parse_uuid(row.get("id"), "organization")?,
+        name: row.get("name"),
+        identity_id: row.get("identity_id"),
+    })
+}
+
+fn user_from(row: &SqliteRow) -> Result<User> {
+    let role: String = row.get("role");
+    Ok(User {
+        id: parse_uuid(row.get("id"), "user")?,
+        name: row.get("name"),
+        org_id: parse_uuid(row.get("org_id"), "organization")?,
+        role: Role::parse(&role)
+            .ok_or_else(|| StoreError::Backend(format!("stored role {role:?} is unknown")))?,
+        password_hash: row.get("password_hash"),
+        disabled: row.get("disabled"),
+        credential_epoch: row.get("credential_epoch"),
+    })
+}
+
+fn token_from(row: &SqliteRow) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: parse_uuid(row.get("id"), "token")?,
+        user_id: parse_uuid(row.get("user_id"), "user")?,
+        secret_hash: row.get("secret_hash"),
+        created: row.get("created"),
+        expires: row.get("expires"),
+        revoked: row.get("revoked"),
+        read_only: row.get("read_only"),
+    })
+}
+
+fn grant_from(row: &SqliteRow) -> Result<Grant> {
+    Ok(Grant {
+        collection: parse_uuid(row.get("collection"), "collection")?,
+        org_id: parse_uuid(row.get("org_id"), "organization")?,
+        can_read: row.get("can_read"),
+        can_write: row.get("can_write"),
+    })
+}
+
+const USER_COLS: &str = "id, name, org_id, role, password_hash, disabled, credential_epoch";
+const TOKEN_COLS: &str = "id, user_id, secret_hash, created, expires, revoked, read_only";
+
+/// Does a row exist for `sql` (one bound text parameter)?
+async fn exists<'c, E>(ex: E, sql: &'static str, key: &str) -> Result<bool>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
+{
+    Ok(sqlx::query(sql)
+        .bind(key.to_string())
+        .fetch_optional(ex)
+        .await
+        .map_err(db_err)?
+        .is_some())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM settings WHERE key = ?")
+            .bind(key.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        let (_g, mut tx) = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES (?, ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key.to_string())
+        .bind(value.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn create_api_root(&self, root: &ApiRoot) -> Result<()> {
+        let (_g, mut tx) = self.begin_write().await?;
+        if exists(
+            &mut *tx,
+            "SELECT 1 FROM api_roots WHERE name = ?",
+            &root.name,
+        )
+        .await?
+        {
+            return Err(StoreError::Conflict(format!("API root {:?}", root.name)));
+        }
+        if root.is_default {
+            sqlx::query("UPDATE api_roots SET is_default = 0")
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        sqlx::query(
+            "INSERT INTO api_roots (name, title, description, max_content_length, is_default) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(root.name.clone())
+        .bind(root.title.clone())
+        .bind(root.description.clone())
+        .bind(i64::try_from(root.max_content_length).unwrap_or(i64::MAX))
+        .bind(root.is_default)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn list_api_roots(&self) -> Result<Vec<ApiRoot>> {
+        let rows = sqlx::query("SELECT * FROM api_roots ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(rows.iter().map(api_root_from).collect())
+    }
+
+    async fn get_api_root(&self, name: &str) -> Result<Option<ApiRoot>> {
+        let row = sqlx::query("SELECT * FROM api_roots WHERE name = ?")
+            .bind(name.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(row.as_ref().map(api_root_from))
+    }
+
+    async fn create_collection(&self, c: &Collection) -> Result<()> {
+        let (_g, mut tx) = self.begin_write().await?;
+        if !exists(
+            &mut *tx,
+            "SELECT 1 FROM api_roots WHERE name = ?",
+            &c.api_root,
+        )
+        .await?
+        {
+            return Err(StoreError::NotFound(format!("API root {:?}", c.api_root)));
+        }
+        if exists(
+            &mut *tx,
+            "SELECT 1 FROM collections WHERE id = ?",
+            &c.id.to_string(),
+        )
+        .await?
+        {
+            return Err(StoreError::Conflict(format!("collection {}", c.id)));
+        }
+        if let Some(alias) = &c.alias {
+            let taken = sqlx::query("SELECT 1 FROM collections WHERE api_root = ? AND alias = ?")
+                .bind(c.api_root.clone())
+                .bind(alias.clone())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if taken.is_some() {
+                return Err(StoreError::Conflict(format!(
+                    "collection alias {alias:?} in API root {:?}",
+                    c.api_root
+                )));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO collections (id, api_root, title, description, alias, created) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(c.id.to_string())
+        .bind(c.api_root.clone())
+        .bind(c.title.clone())
+        .bind(c.description.clone())
+        .bind(c.alias.clone())
+        .bind(c.created)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn list_collections(&self, api_root: &str) -> Result<Vec<Collection>> {
+        let rows = sqlx::query("SELECT * FROM collections WHERE api_root = ? ORDER BY id")
+            .bind(api_root.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(collection_from).collect()
+    }
+
+    async fn get_collection(
+        &self,
+        api_root: &str,
+        id_or_alias: &str,
+    ) -> Result<Option<Collection>> {
+        // Ids are stored hyphenated and lower-case; accept any spelling Uuid parses.
+        let id = Uuid::from_str(id_or_alias)
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let row = sqlx::query(
+            "SELECT * FROM collections WHERE api_root = ?1 AND (id = ?2 OR alias = ?3) \
+             ORDER BY id = ?2 DESC LIMIT 1",
+        )
+        .bind(api_root.to_string())
+        .bind(id)
+        .bind(id_or_alias.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(collection_from).transpose()
+    }
+
+    async fn add_objects(&self, req: AddRequest) -> Result<Status> {
+        objects::add_objects(self, req).await
+    }
+
+    async fn query(&self, q: &ObjectQuery) -> Result<Page> {
+        objects::query(self, q).await
+    }
+
+    async fn object_exists(&self, collection: Uuid, object_id: &str) -> Result<bool> {
+        let (seq, _) = self.coll(collection).await?;
+        let row = sqlx::query("SELECT 1 FROM versions WHERE coll = ? AND id = ? LIMIT 1")
+            .bind(seq)
+            .bind(object_id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(row.is_some())
+    }
+
+    async fn delete_versions(&self, d: &DeleteSpec) -> Result<u64> {
+        objects::delete_versions(self, d).await
+    }
+
+    async fn get_status(&self, api_root: &str, id: Uuid) -> Result<Option<Status>> {
+        let row = sqlx::query("SELECT body FROM statuses WHERE api_root = ? AND id = ?")
+            .bind(api_root.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        match row {
+            None => Ok(None),
+            Some(r) => {
+                let body: String = r.get(0);
+                serde_json::from_str(&body)
+                    .map(Some)
+                    .map_err(|e| StoreError::Backend(format!("stored status {id}: {e}")))
+            }
+        }
+    }
+
+    async fn count_versions(&self, collection: Uuid) -> Result<u64> {
+        let (seq, _) = self.coll(collection).await?;
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM versions WHERE coll = ?")
+            .bind(seq)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?
+            .get(0);
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn create_org(&self, org: &Organization) -> Result<()> {
+        let (_g, mut tx) = self.begin_write().await?;
+        if exists(
+            &mut *tx,
+            "SELECT 1 FROM orgs WHERE id = ?",
+            &org.id.to_string(),
+        )
+        .await?
+        {
+            return Err(StoreError::Conflict(format!("organization {}", org.id)));
+        }
+        if exists(&mut *tx, "SELECT 1 FROM orgs WHERE name = ?", &org.name).await? {
+            return Err(StoreError::Conflict(format!(
+                "organization named {:?}",
+                org.name
+            )));
+        }
+        if exists(
+            &mut *tx,
+            "SELECT 1 FROM orgs WHERE identity_id = ?",
+            &org.identity_id,
+        )
+        .await?
+        {
+            return Err(StoreError::Conflict(format!(
+                "organization with identity {}",
+                org.identity_id
+            )));
+        }
+        sqlx::query("INSERT INTO orgs (id, name, identity_id) VALUES (?, ?, ?)")
+            .bind(org.id.to_string())
+            .bind(org.name.clone())
+            .bind(org.identity_id.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_org(&self, id: Uuid) -> Result<Option<Organization>> {
+        let row = sqlx::query("SELECT * FROM orgs WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(org_from).transpose()
+    }
+
+    async fn list_orgs(&self) -> Result<Vec<Organization>> {
+        let rows = sqlx::query("SELECT * FROM orgs ORDER BY name, id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(org_from).collect()
+    }
+
+    async fn create_user(&self, user: &User) -> Result<()> {
+        let (_g, mut tx) = self.begin_write().await?;
+        if !exists(
+            &mut *tx,
+            "SELECT 1 FROM orgs WHERE id = ?",
+            &user.org_id.to_string(),
+        )
+        .await?
+        {
+            return Err(StoreError::NotFound(format!(
+                "organization {}",
+                user.org_id
+            )));
+        }
+        if exists(
+            &mut *tx,
+            "SELECT 1 FROM users WHERE id = ?",
+            &user.id.to_string(),
+        )
+        .await?
+        {
+            return Err(StoreError::Conflict(format!("user {}", user.id)));
+        }
+        if exists(&mut *tx, "SELECT 1 FROM users WHERE name = ?", &user.name).await? {
+            return Err(StoreError::Conflict(format!("user named {:?}", user.name)));
+        }
+        sqlx::query(
+            "INSERT INTO users (id, name, org_id, role, password_hash, disabled, credential_epoch) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(user.id.to_string())
+        .bind(user.name.clone())
+        .bind(user.org_id.to_string())
+        .bind(user.role.as_str())
+        .bind(user.password_hash.clone())
+        .bind(user.disabled)
+        .bind(user.credential_epoch)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_user_by_name(&self, name: &str) -> Result<Option<User>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLS} FROM users WHERE name = ?"
+        )))
+        .bind(name.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    async fn get_user(&self, id: Uuid) -> Result<Option<User>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLS} FROM users WHERE id = ?"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLS} FROM users ORDER BY name, id"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(user_from).collect()
+    }
+
+    async fn set_password(&self, user_id: Uuid, password_hash: &str) -> Result<()> {
+        let (_g, mut tx) = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = ?, credential_epoch = credential_epoch + 1 \
+             WHERE id = ?",
+        )
+        .bind(password_hash.to_string())
+        .bind(user_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {user_id}")));
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn create_token(&self, token: &ApiToken) -> Result<()> {
+        let (_g, mut tx) = self.begin_write().await?;
+        if !exists(
+            &mut *tx,
+            "SELECT 1 FROM users WHERE id = ?",
+            &token.user_id.to_string(),
+        )
+        .await?
+        {
+            return Err(StoreError::NotFound(format!("user {}", token.user_id)));
+        }
+        if exists(
+            &mut *tx,
+            "SELECT 1 FROM tokens WHERE id = ?",
+            &token.id.to_string(),
+        )
+        .await?
+        {
+            return Err(StoreError::Conflict(format!("token {}", token.id)));
+        }
+        if exists(
+            &mut *tx,
+            "SELECT 1 FROM tokens WHERE secret_hash = ?",
+            &token.secret_hash,
+        )
+        .await?
+        {
+            return Err(StoreError::Conflict("a token with this secret".to_string()));
+        }
+        sqlx::query(
+            "INSERT INTO tokens (id, user_id, secret_hash, created, expires, revoked, read_only) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(token.id.to_string())
+        .bind(token.user_id.to_string())
+        .bind(token.secret_hash.clone())
+        .bind(token.created)
+        .bind(token.expires)
+        .bind(token.revoked)
+        .bind(token.read_only)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_token_by_hash(&self, secret_hash: &str) -> Result<Option<ApiToken>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLS} FROM tokens WHERE secret_hash = ?"
+        )))
+        .bind(secret_hash.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(token_from).transpose()
+    }
+
+    async fn revoke_token(&self, id: Uuid) -> Result<()> {
+        let (_g, mut tx) = self.begin_write().await?;
+        let row = sqlx::query("SELECT user_id FROM tokens WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound(format!("token {id}")));
+        };
+        let user_id: String = row.get(0);
+        sqlx::query("UPDATE tokens SET revoked = 1 WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query("UPDATE users SET credential_epoch = credential_epoch + 1 WHERE id = ?")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn list_tokens(&self, user_id: Uuid) -> Result<Vec<ApiToken>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLS} FROM tokens WHERE user_id = ? ORDER BY created, id"
+        )))
+        .bind(user_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(token_from).collect()
+    }
+
+    async fn set_grant(&self, grant: &Grant) -> Result<()> {
+        let (_g, mut tx) = self.begin_write().await?;
+        let coll = grant.collection.to_string();
+        if !exists(&mut *tx, "SELECT 1 FROM collections WHERE id = ?", &coll).await? {
+            return Err(StoreError::NotFound(format!("collection {coll}")));
+        }
+        if !exists(
+            &mut *tx,
+            "SELECT 1 FROM orgs WHERE id = ?",
+            &grant.org_id.to_string(),
+        )
+        .await?
+        {
+            return Err(StoreError::NotFound(format!(
+                "organization {}",
+                grant.org_id
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO grants (collection, org_id, can_read, can_write) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (collection, org_id) DO UPDATE \
+             SET can_read = excluded.can_read, can_write = excluded.can_write",
+        )
+        .bind(coll)
+        .bind(grant.org_id.to_string())
+        .bind(grant.can_read)
+        .bind(grant.can_write)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_grant(&self, collection: Uuid, org_id: Uuid) -> Result<Option<Grant>> {
+        let row = sqlx::query("SELECT * FROM grants WHERE collection = ? AND org_id = ?")
+            .bind(collection.to_string())
+            .bind(org_id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(grant_from).transpose()
+    }
+
+    async fn list_grants(&self, collection: Uuid) -> Result<Vec<Grant>> {
+        let rows = sqlx::query("SELECT * FROM grants WHERE collection = ? ORDER BY org_id")
+            .bind(collection.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(grant_from).collect()
+    }
+}

@@ -1,0 +1,531 @@
+//! Object versions: add, query, delete, and the per-version selection flags.
+
+use std::collections::{HashMap, HashSet};
+
+use cairn_stix::Timestamp;
+use cairn_store::{
+    AddRequest, DeleteSpec, ObjectQuery, Page, Record, Result, Status, StatusDetail, StoreError,
+    VersionFilter,
+};
+use sqlx::Row;
+use sqlx::sqlite::SqliteArguments;
+
+use crate::{SqliteStore, db_err, now_micros};
+
+/// Message of a success for a version that was already stored.
+pub const ALREADY_PRESENT: &str = "already present";
+
+/// Rows per multi-row INSERT statement (13 parameters each).
+const INSERT_CHUNK: usize = 200;
+
+/// Orderable rank of a spec_version such as "2.1" (major * 1000 + minor); unknown forms rank 0.
+pub(crate) fn spec_rank(spec: &str) -> i64 {
+    let mut it = spec.split('.');
+    let major = it.next().and_then(|s| s.parse::<i64>().ok());
+    let minor = it.next().map_or(Some(0), |s| s.parse::<i64>().ok());
+    match (major, minor) {
+        (Some(a), Some(b)) if (0..1_000_000).contains(&a) && (0..1000).contains(&b) => a * 1000 + b,
+        _ => 0,
+    }
+}
+
+/// One version of an object as far as the selection flags are concerned.
+#[derive(Debug, Clone)]
+struct VRow {
+    /// Stored row id; `None` for a version this transaction inserts.
+    rid: Option<i64>,
+    spec_version: String,
+    spec_rank: i64,
+    version: String,
+    version_key: String,
+    timeless: bool,
+    /// (latest_spec, dflt_first, dflt_last) as stored (existing rows) ...
+    stored: Option<[bool; 3]>,
+    /// ... and as they must be.
+    flags: [bool; 3],
+    /// For new rows: index into the request's versions and the assigned date_added.
+    new: Option<(usize, i64)>,
+}
+
+/// Recompute the selection flags of all versions of one object.
+fn compute_flags(rows: &mut [VRow]) {
+    let Some(max_rank) = rows.iter().map(|r| r.spec_rank).max() else {
+        return;
+    };
+    let latest = rows.iter().filter(|r| r.spec_rank == max_rank);
+    let first = latest.clone().map(|r| r.version_key.clone()).min();
+    let last = latest.map(|r| r.version_key.clone()).max();
+    for r in rows.iter_mut() {
+        let is_latest = r.spec_rank == max_rank;
+        r.flags = [
+            is_latest,
+            is_latest && Some(&r.version_key) == first.as_ref(),
+            is_latest && Some(&r.version_key) == last.as_ref(),
+        ];
+    }
+}
+
+fn vrow_from(r: &sqlx::sqlite::SqliteRow) -> VRow {
+    let stored = [
+        r.get("latest_spec"),
+        r.get("dflt_first"),
+        r.get("dflt_last"),
+    ];
+    VRow {
+        rid: Some(r.get("rid")),
+        spec_version: r.get("spec_version"),
+        spec_rank: r.get("spec_rank"),
+        version: r.get("version"),
+        version_key: r.get("version_key"),
+        timeless: r.get("timeless"),
+        stored: Some(stored),
+        flags: stored,
+        new: None,
+    }
+}
+
+const VROW_COLS: &str = "rid, id, spec_version, spec_rank, version, version_key, timeless, \
+                         latest_spec, dflt_first, dflt_last";
+
+/// Write changed flags of existing rows.
+async fn update_flags(
+    conn: &mut sqlx::SqliteConnection,
+    rows: impl Iterator<Item = &VRow>,
+) -> Result<()> {
+    for r in rows {
+        if let (Some(rid), Some(stored)) = (r.rid, r.stored)
+            && stored != r.flags
+        {
+            sqlx::query(
+                "UPDATE versions SET latest_spec = ?, dflt_first = ?, dflt_last = ? WHERE rid = ?",
+            )
+            .bind(r.flags[0])
+            .bind(r.flags[1])
+            .bind(r.flags[2])
+            .bind(rid)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn add_objects(s: &SqliteStore, req: AddRequest) -> Result<Status> {
+    let (seq, api_root) = s.coll(req.collection).await?;
+    if api_root != req.api_root {
+        return Err(StoreError::NotFound(format!(
+            "collection {} in API root {:?}",
+            req.collection, req.api_root
+        )));
+    }
+    let (_guard, mut tx) = s.begin_write().await?;
+
+    let status_taken = sqlx::query("SELECT 1 FROM statuses WHERE api_root = ? AND id = ?")
+        .bind(req.api_root.clone())
+        .bind(req.status_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    if status_taken.is_some() {
+        return Err(StoreError::Conflict(format!("status {}", req.status_id)));
+    }
+
+    // Every stored version of the objects this request touches.
+    let mut seen = HashSet::new();
+    let ids: Vec<&str> = req
+        .versions
+        .iter()
+        .map(|v| v.id.as_str())
+        .filter(|id| seen.insert(*id))
+        .collect();
+    let ids_json = serde_json::to_string(&ids).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let mut objects: HashMap<String, Vec<VRow>> = HashMap::with_capacity(ids.len());
+    if !ids.is_empty() {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {VROW_COLS} FROM versions INDEXED BY versions_by_id \
+             WHERE coll = ?1 AND id IN (SELECT value FROM json_each(?2))"
+        )))
+        .bind(seq)
+        .bind(ids_json)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        for r in &rows {
+            objects.entry(r.get("id")).or_default().push(vrow_from(r));
+        }
+    }
+
+    let last: i64 = sqlx::query("SELECT last_date_added FROM collections WHERE seq = ?")
+        .bind(seq)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .get(0);
+    let start = now_micros().max(last + 1);
+    let mut next = start;
+
+    let mut successes = Vec::with_capacity(req.versions.len());
+    let mut failures = req.rejected.clone();
+    let mut touched: Vec<&str> = Vec::new();
+    for (i, nv) in req.versions.iter().enumerate() {
+        let rows = objects.entry(nv.id.clone()).or_default();
+        let (version, version_key, timeless) = match &nv.version {
+            None => {
+                if let Some(r) = rows.iter().find(|r| r.timeless) {
+                    successes.push(StatusDetail {
+                        id: nv.id.clone(),
+                        version: r.version.clone(),
+                        message: Some(ALREADY_PRESENT.to_string()),
+                    });
+                    continue;
+                }
+                let version = Timestamp::format_micros(next);
+                let key = Timestamp::parse(&version)
+                    .map_err(|e| StoreError::Backend(e.to_string()))?
+                    .sort_key();
+                (version, key, true)
+            }
+            Some(v) => {
+                let key = match &nv.version_key {
+                    Some(k) => k.clone(),
+                    None => match Timestamp::parse(v) {
+                        Ok(t) => t.sort_key(),
+                        Err(e) => {
+                            failures.push(StatusDetail {
+                                id: nv.id.clone(),
+                                version: v.clone(),
+                                message: Some(e.to_string()),
+                            });
+                            continue;
+                        }
+                    },
+                };
+                (v.clone(), key, false)
+            }
+        };
+        if rows.iter().any(|r| r.version_key == version_key) {
+            successes.push(StatusDetail {
+                id: nv.id.clone(),
+                version,
+                message: Some(ALREADY_PRESENT.to_string()),
+            });
+            continue;
+        }
+        if !rows.iter().any(|r| r.new.is_some()) {
+            touched.push(nv.id.as_str());
+        }
+        rows.push(VRow {
+            rid: None,
+            spec_version: nv.spec_version.clone(),
+            spec_rank: spec_rank(&nv.spec_version),
+            version: version.clone(),
+            version_key,
+            timeless,
+            stored: None,
+            flags: [false; 3],
+            new: Some((i, next)),
+        });
+        next += 1;
+        successes.push(StatusDetail {
+            id: nv.id.clone(),
+            version,
+            message: None,
+        });
+    }
+
+    // Flags of every object that gets a new version; new rows in date_added order.
+    let mut inserts: Vec<(&VRow, usize, i64)> = Vec::new();
+    for id in &touched {
+        let rows = objects.get_mut(*id).expect("touched object");
+        compute_flags(rows);
+    }
+    for id in &touched {
+        let rows = &objects[*id];
+        update_flags(&mut tx, rows.iter()).await?;
+        for r in rows {
+            if let Some((i, da)) = r.new {
+                inserts.push((r, i, da));
+            }
+        }
+    }
+    inserts.sort_by_key(|(_, _, da)| *da);
+
+    for chunk in inserts.chunks(INSERT_CHUNK) {
+        let mut sql = String::with_capacity(64 + chunk.len() * 48);
+        sql.push_str(
+            "INSERT INTO versions (coll, id, type, spec_version, spec_rank, version, \
+             version_key, timeless, date_added, latest_spec, dflt_first, dflt_last, body) VALUES ",
+        );
+        for k in 0..chunk.len() {
+            if k > 0 {
+                sql.push(',');
+            }
+            sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (r, i, da) in chunk {
+            let nv = &req.versions[*i];
+            q = q
+                .bind(seq)
+                .bind(nv.id.as_str())
+                .bind(nv.type_.as_str())
+                .bind(nv.spec_version.as_str())
+                .bind(r.spec_rank)
+                .bind(r.version.as_str())
+                .bind(r.version_key.as_str())
+                .bind(r.timeless)
+                .bind(*da)
+                .bind(r.flags[0])
+                .bind(r.flags[1])
+                .bind(r.flags[2])
+                .bind(nv.body.as_str());
+        }
+        q.execute(&mut *tx).await.map_err(db_err)?;
+    }
+
+    if next != start {
+        sqlx::query("UPDATE collections SET last_date_added = ? WHERE seq = ?")
+            .bind(next - 1)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+
+    let status = Status {
+        id: req.status_id,
+        api_root: req.api_root.clone(),
+        complete: true,
+        request_timestamp: req.request_timestamp,
+        total_count: (req.versions.len() + req.rejected.len()) as u64,
+        successes,
+        failures,
+        pendings: Vec::new(),
+    };
+    let body = serde_json::to_string(&status).map_err(|e| StoreError::Backend(e.to_string()))?;
+    sqlx::query("INSERT INTO statuses (api_root, id, body) VALUES (?, ?, ?)")
+        .bind(req.api_root.clone())
+        .bind(req.status_id.to_string())
+        .bind(body)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(status)
+}
+
+/// A query under construction: SQL text and its numbered arguments.
+#[derive(Default)]
+struct Sql {
+    args: SqliteArguments,
+    n: usize,
+}
+
+impl Sql {
+    fn arg<T>(&mut self, v: T) -> String
+    where
+        T: for<'a> sqlx::Encode<'a, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+    {
+        use sqlx::Arguments;
+        self.args.add(v).expect("encode argument");
+        self.n += 1;
+        format!("?{}", self.n)
+    }
+}
+
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).expect("strings serialize")
+}
+
+/// The selection of `versions` (and spec versions) as a WHERE fragment; returns whether it is
+/// exactly the default selection (served by the partial index `versions_default`).
+fn selection(sql: &mut Sql, spec_versions: &[String], vf: &VersionFilter) -> (String, bool) {
+    let (first, last, all) = if vf.is_default() {
+        (false, true, false)
+    } else {
+        (vf.first, vf.last, vf.all)
+    };
+    let exact = &vf.exact;
+    if spec_versions.is_empty() {
+        if all {
+            return ("v.latest_spec = 1".into(), false);
+        }
+        if last && !first && exact.is_empty() {
+            return ("v.dflt_last = 1".into(), true);
+        }
+        if first && !last && exact.is_empty() {
+            return ("v.dflt_first = 1".into(), false);
+        }
+        let mut parts = Vec::new();
+        if last {
+            parts.push("v.dflt_last = 1".to_string());
+        }
+        if first {
+            parts.push("v.dflt_first = 1".to_string());
+        }
+        if !exact.is_empty() {
+            let p = sql.arg(json_list(exact));
+            parts.push(format!(
+                "v.version_key IN (SELECT value FROM json_each({p}))"
+            ));
+        }
+        return (
+            format!("v.latest_spec = 1 AND ({})", parts.join(" OR ")),
+            false,
+        );
+    }
+    let sp = sql.arg(json_list(spec_versions));
+    let eligible = format!("v.spec_version IN (SELECT value FROM json_each({sp}))");
+    if all {
+        return (eligible, false);
+    }
+    let mut parts = Vec::new();
+    for (on, agg) in [(last, "MAX"), (first, "MIN")] {
+        if on {
+            parts.push(format!(
+                "v.version_key = (SELECT {agg}(w.version_key) FROM versions AS w \
+                 WHERE w.coll = v.coll AND w.id = v.id \
+                 AND w.spec_version IN (SELECT value FROM json_each({sp})))"
+            ));
+        }
+    }
+    if !exact.is_empty() {
+        let p = sql.arg(json_list(exact));
+        parts.push(format!(
+            "v.version_key IN (SELECT value FROM json_each({p}))"
+        ));
+    }
+    (format!("{eligible} AND ({})", parts.join(" OR ")), false)
+}
+
+pub(crate) async fn query(s: &SqliteStore, q: &ObjectQuery) -> Result<Page> {
+    let (seq, _) = s.coll(q.collection).await?;
+    let mut sql = Sql::default();
+    let coll = sql.arg(seq);
+    let mut cond = vec![format!("v.coll = {coll}")];
+    let (sel, is_default) = selection(&mut sql, &q.spec_versions, &q.versions);
+    cond.push(sel);
+    let by_id = q.object_id.is_some() || !q.ids.is_empty();
+    if let Some(oid) = &q.object_id {
+        let p = sql.arg(oid.clone());
+        cond.push(format!("v.id = {p}"));
+    }
+    if !q.ids.is_empty() {
+        let p = sql.arg(json_list(&q.ids));
+        cond.push(format!("v.id IN (SELECT value FROM json_each({p}))"));
+    }
+    if !q.types.is_empty() {
+        let p = sql.arg(json_list(&q.types));
+        cond.push(format!("v.type IN (SELECT value FROM json_each({p}))"));
+    }
+    if let Some(t) = q.added_after {
+        let p = sql.arg(t);
+        cond.push(format!("v.date_added > {p}"));
+    }
+    if let Some(c) = &q.after {
+        let a = sql.arg(c.date_added);
+        let b = sql.arg(c.id.clone());
+        let k = sql.arg(c.version_key.clone());
+        cond.push(format!(
+            "(v.date_added, v.id, v.version_key) > ({a}, {b}, {k})"
+        ));
+    }
+    let limit = sql.arg(i64::try_from(q.limit.saturating_add(1)).unwrap_or(i64::MAX));
+    let index = if by_id {
+        "versions_by_id"
+    } else if is_default {
+        "versions_default"
+    } else {
+        "versions_order"
+    };
+    let body = if q.with_bodies { ", v.body" } else { "" };
+    let text = format!(
+        "SELECT v.id, v.type, v.spec_version, v.version, v.version_key, v.date_added{body} \
+         FROM versions AS v INDEXED BY {index} WHERE {} \
+         ORDER BY v.date_added, v.id, v.version_key LIMIT {limit}",
+        cond.join(" AND ")
+    );
+    let rows = sqlx::query_with(sqlx::AssertSqlSafe(text), sql.args)
+        .fetch_all(&s.pool)
+        .await
+        .map_err(db_err)?;
+    let mut records = Vec::with_capacity(rows.len());
+    for r in &rows {
+        records.push(Record {
+            id: r.get(0),
+            type_: r.get(1),
+            spec_version: r.get(2),
+            version: r.get(3),
+            version_key: r.get(4),
+            date_added: r.get(5),
+            body: if q.with_bodies { Some(r.get(6)) } else { None },
+        });
+    }
+    let more = records.len() > q.limit;
+    records.truncate(q.limit);
+    Ok(Page { records, more })
+}
+
+pub(crate) async fn delete_versions(s: &SqliteStore, d: &DeleteSpec) -> Result<u64> {
+    let (seq, _) = s.coll(d.collection).await?;
+    let (_guard, mut tx) = s.begin_write().await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {VROW_COLS} FROM versions WHERE coll = ? AND id = ?"
+    )))
+    .bind(seq)
+    .bind(d.object_id.clone())
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    let rows: Vec<VRow> = rows.iter().map(vrow_from).collect();
+    let eligible: Vec<&VRow> = rows
+        .iter()
+        .filter(|r| d.spec_versions.is_empty() || d.spec_versions.contains(&r.spec_version))
+        .collect();
+    let vf = &d.versions;
+    let first = eligible.iter().map(|r| &r.version_key).min();
+    let last = eligible.iter().map(|r| &r.version_key).max();
+    let doomed: Vec<i64> = eligible
+        .iter()
+        .filter(|r| {
+            vf.is_default()
+                || vf.all
+                || (vf.first && Some(&r.version_key) == first)
+                || (vf.last && Some(&r.version_key) == last)
+                || vf.exact.contains(&r.version_key)
+        })
+        .filter_map(|r| r.rid)
+        .collect();
+    if doomed.is_empty() {
+        return Ok(0);
+    }
+    let json = serde_json::to_string(&doomed).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let done = sqlx::query("DELETE FROM versions WHERE rid IN (SELECT value FROM json_each(?))")
+        .bind(json)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let mut remaining: Vec<VRow> = rows
+        .into_iter()
+        .filter(|r| !r.rid.is_some_and(|rid| doomed.contains(&rid)))
+        .collect();
+    compute_flags(&mut remaining);
+    update_flags(&mut tx, remaining.iter()).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spec_rank;
+
+    #[test]
+    fn spec_ranks_order_versions() {
+        assert!(spec_rank("2.0") < spec_rank("2.1"));
+        assert!(spec_rank("2.1") < spec_rank("2.10"));
+        assert!(spec_rank("2.9") < spec_rank("3.0"));
+        assert_eq!(spec_rank("2"), spec_rank("2.0"));
+        assert_eq!(spec_rank("x"), 0);
+    }
+}
