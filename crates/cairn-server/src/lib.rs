@@ -1,1 +1,232 @@
 //! Cairn's HTTP surface: the TAXII 2.1 server.
+//!
+//! [`router`] builds an axum [`Router`] over an `Arc<dyn cairn_store::Store>` and a [`ServerConfig`];
+//! [`serve`] runs it until a shutdown future completes. Layout: discovery at `/taxii2/`, API roots
+//! at `/taxii2/{root}/`, all 11 TAXII endpoints beneath them.
+//!
+//! Main pieces:
+//! - [`auth`]: Argon2id passwords, API tokens, and the authenticator (HTTP Basic with a keyed cache
+//!   of verified credentials, `Bearer`/`Token` API tokens).
+//! - [`ApiError`]: the error catalog. Every failure, including axum's own rejections (405, bad
+//!   path) and panics, is answered with a TAXII error message and
+//!   `Content-Type: application/taxii+json;version=2.1`.
+//! - `params`: query parameters (`match[...]`, `added_after`, `limit`, `next`) and the stateless
+//!   `next` token: the keyset [`cairn_store::Cursor`] plus a fingerprint of the filters, signed with
+//!   HMAC-SHA256 under the node secret kept in the store settings. Tokens are replayable, survive
+//!   restarts and never continue a different query.
+//! - `handlers`: the endpoints. Object pages are written by concatenating the stored JSON texts,
+//!   never re-parsing them.
+
+pub mod auth;
+mod error;
+mod handlers;
+mod negotiate;
+mod params;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use cairn_store::Store;
+use rand::RngCore;
+
+pub use error::{ApiError, ServerError};
+
+/// The TAXII 2.1 media type, sent on every response that has a body.
+pub const TAXII_MEDIA_TYPE: &str = "application/taxii+json;version=2.1";
+
+/// The store setting that holds this node's secret (hex): it signs `next` tokens and keys the
+/// cache of verified credentials.
+pub const NODE_SECRET_SETTING: &str = "server.node_secret";
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The discovery title.
+    pub title: String,
+    /// The discovery description.
+    pub description: Option<String>,
+    /// Page size when a request gives no `limit`.
+    pub default_page_size: usize,
+    /// Largest page served; a larger `limit` is clamped to it.
+    pub max_page_size: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            title: "Cairn TAXII 2.1".to_string(),
+            description: None,
+            default_page_size: 100,
+            max_page_size: 1000,
+        }
+    }
+}
+
+/// What every request handler shares.
+pub(crate) struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: ServerConfig,
+    pub auth: auth::Authenticator,
+    pub tokens: params::TokenSigner,
+}
+
+pub(crate) type SharedState = Arc<AppState>;
+
+/// Microseconds since the Unix epoch, now.
+pub(crate) fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Read this node's secret from the store settings, creating it on first use.
+async fn node_secret(store: &dyn Store) -> Result<Vec<u8>, ServerError> {
+    let decode = |hex: &str| -> Result<Vec<u8>, ServerError> {
+        if hex.len() < 32 || !hex.len().is_multiple_of(2) {
+            return Err(ServerError::BadSecret {
+                key: NODE_SECRET_SETTING,
+            });
+        }
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(|_| ServerError::BadSecret {
+                key: NODE_SECRET_SETTING,
+            })
+    };
+    if let Some(hex) = store.get_setting(NODE_SECRET_SETTING).await? {
+        return decode(&hex);
+    }
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    store
+        .set_setting(NODE_SECRET_SETTING, &auth::hex(&bytes))
+        .await?;
+    // Read back: if another server sharing the store wrote first, use its value.
+    let stored = store
+        .get_setting(NODE_SECRET_SETTING)
+        .await?
+        .unwrap_or_else(|| auth::hex(&bytes));
+    decode(&stored)
+}
+
+/// Build the TAXII 2.1 application. Reads (or creates) the node secret in the store settings.
+pub async fn router(store: Arc<dyn Store>, config: ServerConfig) -> Result<Router, ServerError> {
+    let secret = node_secret(store.as_ref()).await?;
+    let mut config = config;
+    config.max_page_size = config.max_page_size.max(1);
+    config.default_page_size = config.default_page_size.clamp(1, config.max_page_size);
+    let state: SharedState = Arc::new(AppState {
+        store,
+        config,
+        auth: auth::Authenticator::new(&secret),
+        tokens: params::TokenSigner::new(&secret),
+    });
+    use handlers as h;
+    let app = Router::new()
+        .route("/taxii2/", get(h::discovery))
+        .route("/taxii2/{root}/", get(h::api_root))
+        .route("/taxii2/{root}/status/{status}/", get(h::status))
+        .route("/taxii2/{root}/collections/", get(h::collections))
+        .route("/taxii2/{root}/collections/{coll}/", get(h::collection))
+        .route(
+            "/taxii2/{root}/collections/{coll}/manifest/",
+            get(h::manifest),
+        )
+        .route(
+            "/taxii2/{root}/collections/{coll}/objects/",
+            get(h::get_objects).post(h::add_objects),
+        )
+        .route(
+            "/taxii2/{root}/collections/{coll}/objects/{oid}/",
+            get(h::get_object).delete(h::delete_object),
+        )
+        .route(
+            "/taxii2/{root}/collections/{coll}/objects/{oid}/versions/",
+            get(h::versions),
+        )
+        .fallback(h::fallback)
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::map_response(taxii_errors))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                ApiError::internal("the server failed while handling the request").into_response()
+            },
+        ))
+        .with_state(state);
+    Ok(app)
+}
+
+/// Serve `app` on `listener` until `shutdown` completes, then finish the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Authenticate every request; the [`auth::Principal`] goes into the request extensions.
+async fn authenticate(State(state): State<SharedState>, mut req: Request, next: Next) -> Response {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes().to_vec());
+    match state
+        .auth
+        .authenticate(state.store.as_ref(), header.as_deref())
+        .await
+    {
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Turn any error response that is not already a TAXII error message (axum's rejections:
+/// 405 Method Not Allowed, bad path parameters, ...) into one, keeping `Allow` and
+/// `WWW-Authenticate`.
+async fn taxii_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_taxii = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == TAXII_MEDIA_TYPE.as_bytes());
+    if status.as_u16() < 400 || is_taxii {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let mut description = String::from_utf8_lossy(&text).trim().to_string();
+    if description.is_empty() {
+        description = match status {
+            StatusCode::METHOD_NOT_ALLOWED => "this method is not defined for this endpoint".into(),
+            _ => status.canonical_reason().unwrap_or("error").to_string(),
+        };
+    }
+    let title = status.canonical_reason().unwrap_or("Error");
+    let mut out = ApiError::new(status, title, description).into_response();
+    for name in [header::ALLOW, header::WWW_AUTHENTICATE] {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
+}
+
+/// The `Content-Type` header value of TAXII responses.
+pub(crate) fn taxii_content_type() -> HeaderValue {
+    HeaderValue::from_static(TAXII_MEDIA_TYPE)
+}

@@ -1,0 +1,745 @@
+//! The TAXII 2.1 endpoints. Each handler checks, in this order: API root and collection exist and
+//! are visible (404), `Accept` (406), `Content-Type` (415), permission (403), body size (413), then
+//! parameters and body (400/422).
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use cairn_stix::Timestamp;
+use cairn_store::{
+    AddRequest, ApiRoot, Collection, DeleteSpec, NewVersion, ObjectQuery, Page, Role, Status,
+    StatusDetail, VersionFilter,
+};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::negotiate::{check_accept, check_content_type};
+use crate::params::{Endpoint, Filters};
+use crate::{SharedState, TAXII_MEDIA_TYPE, now_micros, taxii_content_type};
+
+type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+const MEDIA_TYPES: [&str; 2] = [
+    "application/stix+json;version=2.1",
+    "application/stix+json;version=2.0",
+];
+const DATE_ADDED_FIRST: HeaderName = HeaderName::from_static("x-taxii-date-added-first");
+const DATE_ADDED_LAST: HeaderName = HeaderName::from_static("x-taxii-date-added-last");
+
+fn taxii_response(status: StatusCode, body: impl Into<Body>) -> Response {
+    let mut resp = (status, body.into()).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, taxii_content_type());
+    resp
+}
+
+fn json_ok(v: &Value) -> Response {
+    taxii_response(StatusCode::OK, v.to_string())
+}
+
+/// Requests to a path the server does not define. A path without its trailing slash is
+/// redirected (308) to the same path with one; anything else is 404.
+pub async fn fallback(uri: Uri) -> Response {
+    let path = uri.path();
+    if !path.ends_with('/') {
+        let location = match uri.query() {
+            Some(q) => format!("{path}/?{q}"),
+            None => format!("{path}/"),
+        };
+        if let Ok(loc) = HeaderValue::from_str(&location) {
+            let mut resp = StatusCode::PERMANENT_REDIRECT.into_response();
+            resp.headers_mut().insert(header::LOCATION, loc);
+            return resp;
+        }
+    }
+    ApiError::not_found(format!("no TAXII endpoint at {path}")).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Access
+
+/// A collection as the requesting client sees it.
+struct Access {
+    root: ApiRoot,
+    coll: Collection,
+    can_read: bool,
+    can_write: bool,
+}
+
+async fn api_root_named(st: &SharedState, name: &str) -> Result<ApiRoot> {
+    st.store
+        .get_api_root(name)
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::not_found(format!("no API root named {name:?}")))
+}
+
+/// The client's (can_read, can_write) on a collection, or `None` when it has no access at all
+/// (the collection is then invisible to it).
+async fn rights(
+    st: &SharedState,
+    p: &Principal,
+    coll: &Collection,
+) -> Result<Option<(bool, bool)>> {
+    let rw = if p.user.role == Role::Admin {
+        Some((true, true))
+    } else {
+        st.store
+            .get_grant(coll.id, p.user.org_id)
+            .await
+            .map_err(ApiError::store)?
+            .filter(|g| g.can_read || g.can_write)
+            .map(|g| (g.can_read, g.can_write))
+    };
+    Ok(rw.map(|(r, w)| (r, w && !p.read_only)))
+}
+
+async fn access(st: &SharedState, p: &Principal, root: &str, coll: &str) -> Result<Access> {
+    let root = api_root_named(st, root).await?;
+    let not_found = || {
+        ApiError::not_found(format!(
+            "no collection {coll:?} in API root {:?}",
+            root.name
+        ))
+    };
+    let c = st
+        .store
+        .get_collection(&root.name, coll)
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(not_found)?;
+    let (can_read, can_write) = rights(st, p, &c).await?.ok_or_else(not_found)?;
+    Ok(Access {
+        root,
+        coll: c,
+        can_read,
+        can_write,
+    })
+}
+
+fn require_read(a: &Access) -> Result<()> {
+    if a.can_read {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "you may not read collection {}",
+            a.coll.id
+        )))
+    }
+}
+
+fn collection_json(c: &Collection, can_read: bool, can_write: bool) -> Value {
+    let mut v = json!({
+        "id": c.id.to_string(),
+        "title": c.title,
+    });
+    let m = v.as_object_mut().expect("object literal");
+    if let Some(d) = &c.description {
+        m.insert("description".into(), json!(d));
+    }
+    if let Some(a) = &c.alias {
+        m.insert("alias".into(), json!(a));
+    }
+    m.insert("can_read".into(), json!(can_read));
+    m.insert("can_write".into(), json!(can_write));
+    m.insert("media_types".into(), json!(MEDIA_TYPES));
+    v
+}
+
+// ---------------------------------------------------------------------------------------------
+// Discovery, API root, status, collections
+
+pub async fn discovery(State(st): State<SharedState>, headers: HeaderMap) -> Result<Response> {
+    check_accept(&headers)?;
+    let roots = st.store.list_api_roots().await.map_err(ApiError::store)?;
+    let mut v = json!({ "title": st.config.title });
+    let m = v.as_object_mut().expect("object literal");
+    if let Some(d) = &st.config.description {
+        m.insert("description".into(), json!(d));
+    }
+    if let Some(r) = roots.iter().find(|r| r.is_default) {
+        m.insert("default".into(), json!(format!("/taxii2/{}/", r.name)));
+    }
+    if !roots.is_empty() {
+        let urls: Vec<String> = roots
+            .iter()
+            .map(|r| format!("/taxii2/{}/", r.name))
+            .collect();
+        m.insert("api_roots".into(), json!(urls));
+    }
+    Ok(json_ok(&v))
+}
+
+pub async fn api_root(
+    State(st): State<SharedState>,
+    Path(root): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let r = api_root_named(&st, &root).await?;
+    check_accept(&headers)?;
+    let mut v = json!({
+        "title": r.title,
+        "versions": [TAXII_MEDIA_TYPE],
+        "max_content_length": r.max_content_length,
+    });
+    if let Some(d) = &r.description {
+        v.as_object_mut()
+            .expect("object literal")
+            .insert("description".into(), json!(d));
+    }
+    Ok(json_ok(&v))
+}
+
+#[derive(Serialize)]
+struct DetailJson<'a> {
+    id: &'a str,
+    version: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+}
+
+fn details(list: &[StatusDetail]) -> Option<Vec<DetailJson<'_>>> {
+    (!list.is_empty()).then(|| {
+        list.iter()
+            .map(|d| DetailJson {
+                id: &d.id,
+                version: &d.version,
+                message: d.message.as_deref(),
+            })
+            .collect()
+    })
+}
+
+#[derive(Serialize)]
+struct StatusJson<'a> {
+    id: String,
+    status: &'static str,
+    request_timestamp: String,
+    total_count: u64,
+    success_count: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    successes: Option<Vec<DetailJson<'a>>>,
+    failure_count: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failures: Option<Vec<DetailJson<'a>>>,
+    pending_count: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pendings: Option<Vec<DetailJson<'a>>>,
+}
+
+fn status_body(s: &Status) -> String {
+    let j = StatusJson {
+        id: s.id.to_string(),
+        status: if s.complete { "complete" } else { "pending" },
+        request_timestamp: Timestamp::format_micros(s.request_timestamp),
+        total_count: s.total_count,
+        success_count: s.successes.len() as u64,
+        successes: details(&s.successes),
+        failure_count: s.failures.len() as u64,
+        failures: details(&s.failures),
+        pending_count: s.pendings.len() as u64,
+        pendings: details(&s.pendings),
+    };
+    serde_json::to_string(&j).expect("plain struct")
+}
+
+pub async fn status(
+    State(st): State<SharedState>,
+    Path((root, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let r = api_root_named(&st, &root).await?;
+    let not_found = || ApiError::not_found(format!("no status {id:?} in API root {:?}", r.name));
+    let uuid = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let s = st
+        .store
+        .get_status(&r.name, uuid)
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(not_found)?;
+    check_accept(&headers)?;
+    Ok(taxii_response(StatusCode::OK, status_body(&s)))
+}
+
+pub async fn collections(
+    State(st): State<SharedState>,
+    Extension(p): Extension<Principal>,
+    Path(root): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let r = api_root_named(&st, &root).await?;
+    check_accept(&headers)?;
+    let all = st
+        .store
+        .list_collections(&r.name)
+        .await
+        .map_err(ApiError::store)?;
+    let mut out = Vec::new();
+    for c in &all {
+        if let Some((cr, cw)) = rights(&st, &p, c).await? {
+            out.push(collection_json(c, cr, cw));
+        }
+    }
+    let v = if out.is_empty() {
+        json!({})
+    } else {
+        json!({ "collections": out })
+    };
+    Ok(json_ok(&v))
+}
+
+pub async fn collection(
+    State(st): State<SharedState>,
+    Extension(p): Extension<Principal>,
+    Path((root, coll)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let a = access(&st, &p, &root, &coll).await?;
+    check_accept(&headers)?;
+    Ok(json_ok(&collection_json(&a.coll, a.can_read, a.can_write)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading objects, manifest, versions
+
+struct PageOut {
+    page: Page,
+    next: Option<String>,
+}
+
+/// The common read path of endpoints 6, 7, 9 and 11.
+async fn read_page(
+    st: &SharedState,
+    p: &Principal,
+    root: &str,
+    coll: &str,
+    object: Option<&str>,
+    endpoint: Endpoint,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<PageOut> {
+    let a = access(st, p, root, coll).await?;
+    check_accept(headers)?;
+    require_read(&a)?;
+    let f = Filters::parse(uri.query(), endpoint)?;
+    let coll_key = format!("{}/{}", a.root.name, a.coll.id);
+    let fingerprint = f.fingerprint(endpoint, &coll_key, object);
+    let after = match &f.next {
+        Some(t) => Some(st.tokens.decode(t, &fingerprint)?),
+        None => None,
+    };
+    if let Some(oid) = object {
+        let exists = st
+            .store
+            .object_exists(a.coll.id, oid)
+            .await
+            .map_err(ApiError::store)?;
+        if !exists {
+            return Err(ApiError::not_found(format!(
+                "no object {oid:?} in collection {}",
+                a.coll.id
+            )));
+        }
+    }
+    let limit = f
+        .limit
+        .unwrap_or(st.config.default_page_size)
+        .min(st.config.max_page_size);
+    let versions = if endpoint == Endpoint::Versions {
+        VersionFilter {
+            all: true,
+            ..VersionFilter::default()
+        }
+    } else {
+        f.versions.clone()
+    };
+    let q = ObjectQuery {
+        collection: a.coll.id,
+        object_id: object.map(str::to_string),
+        ids: f.ids.clone(),
+        types: f.types.clone(),
+        versions,
+        spec_versions: f.spec_versions.clone(),
+        added_after: f.added_after,
+        after,
+        limit,
+        with_bodies: matches!(endpoint, Endpoint::Objects | Endpoint::Object),
+    };
+    let page = st.store.query(&q).await.map_err(ApiError::store)?;
+    if page.records.is_empty() && endpoint == Endpoint::Object && f.exact_versions_only() {
+        // 404 when none of the versions asked for exists at all (whatever the other filters).
+        let mut spec_versions: Vec<String> = vec!["2.0".into(), "2.1".into()];
+        spec_versions.extend(f.spec_versions.iter().cloned());
+        let probe = ObjectQuery {
+            collection: a.coll.id,
+            object_id: object.map(str::to_string),
+            versions: f.versions.clone(),
+            spec_versions,
+            limit: 1,
+            ..ObjectQuery::default()
+        };
+        let any = st.store.query(&probe).await.map_err(ApiError::store)?;
+        if any.records.is_empty() {
+            return Err(ApiError::not_found(
+                "none of the requested versions of the object exists",
+            ));
+        }
+    }
+    let next = match (page.more, page.records.last()) {
+        (true, Some(last)) => Some(st.tokens.encode(&last.cursor(), &fingerprint)),
+        _ => None,
+    };
+    Ok(PageOut { page, next })
+}
+
+/// `{"more":..,"next":..,"<key>":[` … `]}` around already-serialized items; `{}` when empty.
+fn envelope<I, S>(key: &str, out: &PageOut, items: I, cap: usize) -> Response
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut buf = String::with_capacity(cap + 256);
+    if out.page.records.is_empty() {
+        buf.push_str("{}");
+    } else {
+        buf.push_str("{\"more\":");
+        buf.push_str(if out.page.more { "true" } else { "false" });
+        if let Some(n) = &out.next {
+            buf.push_str(",\"next\":");
+            buf.push_str(&serde_json::to_string(n).expect("string"));
+        }
+        buf.push_str(",\"");
+        buf.push_str(key);
+        buf.push_str("\":[");
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                buf.push(',');
+            }
+            buf.push_str(item.as_ref());
+        }
+        buf.push_str("]}");
+    }
+    let mut resp = taxii_response(StatusCode::OK, buf);
+    if let (Some(first), Some(last)) = (out.page.records.first(), out.page.records.last()) {
+        let h = resp.headers_mut();
+        for (name, micros) in [
+            (DATE_ADDED_FIRST, first.date_added),
+            (DATE_ADDED_LAST, last.date_added),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(&Timestamp::format_micros(micros)) {
+                h.insert(name, v);
+            }
+        }
+    }
+    resp
+}
+
+fn objects_response(out: PageOut) -> Result<Response> {
+    let mut cap = 0;
+    for r in &out.page.records {
+        match &r.body {
+            Some(b) => cap += b.len() + 1,
+            None => {
+                return Err(ApiError::internal(format!(
+                    "the store returned no body for {} version {}",
+                    r.id, r.version
+                )));
+            }
+        }
+    }
+    // The stored bodies are the JSON texts as received: written as they are, never re-parsed.
+    let bodies = out
+        .page
+        .records
+        .iter()
+        .map(|r| r.body.as_deref().unwrap_or("null"));
+    Ok(envelope("objects", &out, bodies, cap))
+}
+
+pub async fn get_objects(
+    State(st): State<SharedState>,
+    Extension(p): Extension<Principal>,
+    Path((root, coll)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response> {
+    let out = read_page(
+        &st,
+        &p,
+        &root,
+        &coll,
+        None,
+        Endpoint::Objects,
+        &headers,
+        &uri,
+    )
+    .await?;
+    objects_response(out)
+}
+
+pub async fn get_object(
+    State(st): State<SharedState>,
+    Extension(p): Extension<Principal>,
+    Path((root, coll, oid)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response> {
+    let out = read_page(
+        &st,
+        &p,
+        &root,
+        &coll,
+        Some(&oid),
+        Endpoint::Object,
+        &headers,
+        &uri,
+    )
+    .await?;
+    objects_response(out)
+}
+
+#[derive(Serialize)]
+struct ManifestRecord<'a> {
+    id: &'a str,
+    date_added: String,
+    version: &'a str,
+    media_type: String,
+}
+
+pub async fn manifest(
+    State(st): State<SharedState>,
+    Extension(p): Extension<Principal>,
+    Path((root, coll)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response> {
+    let out = read_page(
+        &st,
+        &p,
+        &root,
+        &coll,
+        None,
+        Endpoint::Manifest,
+        &headers,
+        &uri,
+    )
+    .await?;
+    let items: Vec<String> = out
+        .page
+        .records
+        .iter()
+        .map(|r| {
+            serde_json::to_string(&ManifestRecord {
+                id: &r.id,
+                date_added: Timestamp::format_micros(r.date_added),
+                version: &r.version,
+                media_type: r.media_type(),
+            })
+            .expect("plain struct")
+        })
+        .collect();
+    let cap = items.iter().map(|s| s.len() + 1).sum();
+    Ok(envelope("objects", &out, items, cap))
+}
+
+pub async fn versions(
+    State(st): State<SharedState>,
+    Extension(p): Extension<Principal>,
+    Path((root, coll, oid)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response> {
+    let out = read_page(
+        &st,
+        &p,
+        &root,
+        &coll,
+        Some(&oid),
+        Endpoint::Versions,
+        &headers,
+        &uri,
+    )
+    .await?;
+    let items: Vec<String> = out
+        .page
+        .records
+        .iter()
+        .map(|r| serde_json::to_string(&r.version).expect("string"))
+        .collect();
+    let cap = items.iter().map(|s| s.len() + 1).sum();
+    Ok(envelope("versions", &out, items, cap))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+pub async fn delete_object(
+    State(st): State<SharedState>,
+    Extension(p): Extension<Principal>,
+    Path((root, coll, oid)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response> {
+    let a = access(&st, &p, &root, &coll).await?;
+    check_accept(&headers)?;
+    if !(a.can_read && a.can_write) {
+        return Err(ApiError::forbidden(format!(
+            "deleting from collection {} needs both read and write access",
+            a.coll.id
+        )));
+    }
+    let f = Filters::parse(uri.query(), Endpoint::Delete)?;
+    let exists = st
+        .store
+        .object_exists(a.coll.id, &oid)
+        .await
+        .map_err(ApiError::store)?;
+    if !exists {
+        return Err(ApiError::not_found(format!(
+            "no object {oid:?} in collection {}",
+            a.coll.id
+        )));
+    }
+    let removed = st
+        .store
+        .delete_versions(&DeleteSpec {
+            collection: a.coll.id,
+            object_id: oid.clone(),
+            versions: f.versions,
+            spec_versions: f.spec_versions,
+        })
+        .await
+        .map_err(ApiError::store)?;
+    if removed == 0 {
+        return Err(ApiError::not_found(format!(
+            "no version of object {oid:?} matches the filters"
+        )));
+    }
+    Ok(taxii_response(StatusCode::OK, Body::empty()))
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    objects: Option<Vec<&'a RawValue>>,
+}
+
+/// Parse an envelope (or a bundle, read the same way) and validate each object. Objects that
+/// fail validation become failures; the rest become versions to store.
+fn prepare(body: &[u8]) -> Result<(Vec<NewVersion>, Vec<StatusDetail>)> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not UTF-8: {e}")))?;
+    serde_json::from_str::<&RawValue>(text)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not JSON: {e}")))?;
+    let env: Envelope<'_> = serde_json::from_str(text).map_err(|e| {
+        ApiError::unprocessable(format!(
+            "the request body must be a JSON object with an \"objects\" list: {e}"
+        ))
+    })?;
+    let objects = env
+        .objects
+        .ok_or_else(|| ApiError::unprocessable("the request body has no \"objects\" list"))?;
+    if objects.is_empty() {
+        return Err(ApiError::unprocessable(
+            "the \"objects\" list is empty; send at least one object",
+        ));
+    }
+    let mut versions = Vec::with_capacity(objects.len());
+    let mut rejected = Vec::new();
+    for raw in objects {
+        let value: Value = match serde_json::from_str(raw.get()) {
+            Ok(v) => v,
+            Err(e) => {
+                rejected.push(StatusDetail {
+                    id: String::new(),
+                    version: String::new(),
+                    message: Some(format!("not JSON: {e}")),
+                });
+                continue;
+            }
+        };
+        match cairn_stix::validate_object(&value) {
+            Ok(meta) => versions.push(NewVersion::from_meta(&meta, raw.get().to_string())),
+            Err(errors) => {
+                let s = |k: &str| value.get(k).and_then(Value::as_str);
+                rejected.push(StatusDetail {
+                    id: s("id").unwrap_or_default().to_string(),
+                    version: s("modified")
+                        .or_else(|| s("created"))
+                        .unwrap_or_default()
+                        .to_string(),
+                    message: Some(
+                        errors
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    ),
+                });
+            }
+        }
+    }
+    Ok((versions, rejected))
+}
+
+pub async fn add_objects(
+    State(st): State<SharedState>,
+    Extension(p): Extension<Principal>,
+    Path((root, coll)): Path<(String, String)>,
+    req: Request,
+) -> Result<Response> {
+    let request_timestamp = now_micros();
+    let a = access(&st, &p, &root, &coll).await?;
+    let headers = req.headers();
+    check_accept(headers)?;
+    check_content_type(headers)?;
+    if !a.can_write {
+        return Err(ApiError::forbidden(format!(
+            "you may not add objects to collection {}",
+            a.coll.id
+        )));
+    }
+    let max = a.root.max_content_length;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(ApiError::too_large(max));
+    }
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
+    let body = Limited::new(req.into_body(), limit)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.downcast_ref::<LengthLimitError>().is_some() {
+                ApiError::too_large(max)
+            } else {
+                ApiError::bad_request(format!("the request body could not be read: {e}"))
+            }
+        })?
+        .to_bytes();
+    let (versions, rejected) = tokio::task::spawn_blocking(move || prepare(&body))
+        .await
+        .map_err(|_| ApiError::internal("validating the request failed"))??;
+    let status = st
+        .store
+        .add_objects(AddRequest {
+            api_root: a.root.name.clone(),
+            collection: a.coll.id,
+            status_id: Uuid::new_v4(),
+            request_timestamp,
+            versions,
+            rejected,
+        })
+        .await
+        .map_err(ApiError::store)?;
+    Ok(taxii_response(StatusCode::ACCEPTED, status_body(&status)))
+}
