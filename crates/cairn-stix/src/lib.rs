@@ -8,10 +8,22 @@
 //!   (id, type, spec_version, created, modified).
 //! - [`validate_object`]: checks one object against the MUST rules of STIX 2.1 and returns its
 //!   [`ObjectMeta`], or every [`ValidationError`] found (each names the object id, property and rule).
+//! - [`validate_bundle`]: checks a bundle envelope and each of its objects.
+//! - [`sco_id`]: the deterministic UUIDv5 identifier of a cyber-observable object, built from the
+//!   [`canonical_json`] of its ID-contributing properties.
+//! - [`Category`]: SDO, SRO, SCO, meta object, bundle or custom, per type name ([`category`]).
+//!
+//! The validator only reads: an object's JSON is stored and served exactly as received.
+//! STIX 2.0 objects (SDOs/SROs without `spec_version`) are accepted with lenient checks
+//! (id, type, created, modified) because TAXII servers keep 2.0 versions too.
 
+mod ids;
 mod timestamp;
+mod vocab;
 
+pub use ids::{SCO_ID_NAMESPACE, canonical_json, id_contributing_properties, sco_id};
 pub use timestamp::{Timestamp, TimestampError};
+pub use vocab::{Category, META_TYPES, SCO_TYPES, SDO_TYPES, SRO_TYPES, category};
 
 use serde_json::Value;
 
@@ -49,6 +61,16 @@ impl ObjectMeta {
 /// Validate one STIX object (not a bundle) and return its metadata.
 pub fn validate_object(value: &Value) -> Result<ObjectMeta, Vec<ValidationError>> {
     validate::validate_object(value)
+}
+
+/// The result of validating one object of a bundle.
+pub type ObjectResult = Result<ObjectMeta, Vec<ValidationError>>;
+
+/// Validate a bundle: its envelope (`type` "bundle", `id` `bundle--<UUID>`, `objects` a list) and
+/// then every object in it, in order. `Err` holds the envelope's errors (objects are then not
+/// examined); `Ok` holds one result per object.
+pub fn validate_bundle(value: &Value) -> Result<Vec<ObjectResult>, Vec<ValidationError>> {
+    validate::validate_bundle(value)
 }
 
 mod validate;
