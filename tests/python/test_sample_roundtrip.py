@@ -10,9 +10,9 @@ import json
 import threading
 
 import pytest
-from taxii2client.v21 import Collection, as_pages
+from taxii2client.v21 import ApiRoot, Collection, as_pages
 
-from conftest import SAMPLE_BUNDLE, Server, compact, load_sample
+from conftest import SAMPLE_BUNDLE, Cairn, Server, cairn_bin, compact, load_sample
 
 PAGE = 10
 
@@ -131,3 +131,16 @@ def test_export_added_after(cairn, served, basic, sample):
     cairn.import_stdin(json.dumps({"type": "bundle", "id": sample["id"], "objects": objs[5:12]}).encode(), cid)
     later = cairn.export(cid, "--added-after", cut)
     assert sorted(map(compact, later["objects"])) == sorted(map(compact, objs[5:12]))
+
+
+def test_serve_sample_loads_default_collection_once(tmp_path, sample):
+    other = Cairn(cairn_bin(), tmp_path / "data", "pw-sample")
+    for _ in range(2):  # the second start must not load the bundle again
+        s = Server(other, "--sample")
+        try:
+            root = ApiRoot(s.api_root, user="admin", password=other.password)
+            default = next(c for c in root.collections if c.title == "Default")
+            got = read_all(default, version="all")
+        finally:
+            assert s.stop() == 0, "".join(s.output)
+        assert sorted(map(compact, got)) == sorted(map(compact, sample["objects"]))
