@@ -1,14 +1,185 @@
 //! Integration tests of the SQLite backend: the shared conformance suite plus SQLite-specific
 //! durability and concurrency checks.
 
-use cairn_store::conformance;
-use cairn_store_sqlite::SqliteStore;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use cairn_store::conformance::{self, Fixture};
+use cairn_store::{ObjectQuery, Store, VersionFilter};
+use cairn_store_sqlite::{DB_FILE_NAME, SqliteStore};
+use uuid::Uuid;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_suite() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("nested/dir/cairn.db"))
-        .await
-        .unwrap();
+    let path = dir.path().join("nested/dir/cairn.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert!(path.is_file(), "open creates the file and its directories");
     conformance::run_all(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopen_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = {
+        let store = SqliteStore::open_in(dir.path()).await.unwrap();
+        let snap = conformance::populate_durable(&store).await;
+        store.close().await;
+        snap
+    };
+    assert!(dir.path().join(DB_FILE_NAME).is_file());
+    let store = SqliteStore::open_in(dir.path()).await.unwrap();
+    conformance::verify_durable(&store, &snap).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_file_write_concurrently() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let a = SqliteStore::open(&path).await.unwrap();
+    let b = SqliteStore::open(&path).await.unwrap();
+    conformance::run_shared(&a, &b).await;
+}
+
+/// Environment variables that turn this test binary into the writer child of
+/// [`kill_9_keeps_acknowledged_writes`].
+const CHILD_DB: &str = "CAIRN_SQLITE_TEST_CHILD_DB";
+const CHILD_ROOT: &str = "CAIRN_SQLITE_TEST_CHILD_ROOT";
+const CHILD_COLLECTION: &str = "CAIRN_SQLITE_TEST_CHILD_COLLECTION";
+
+/// How many acknowledged requests the parent waits for before killing the child.
+const ACKS_BEFORE_KILL: usize = 25;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Child: add objects forever, printing `ACK <status> <id> <version>` after each acknowledged
+/// write. Parent: wait for some acknowledgements, kill -9 the child, reopen the file and check
+/// that every acknowledged version and status is there.
+#[test]
+fn kill_9_keeps_acknowledged_writes() {
+    if let Ok(db) = std::env::var(CHILD_DB) {
+        runtime().block_on(child_writer(Path::new(&db)));
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("killed.db");
+    let fixture = runtime().block_on(async {
+        let s = SqliteStore::open(&db).await.unwrap();
+        let f = Fixture::new(&s, "kill9").await;
+        s.close().await;
+        f
+    });
+
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["kill_9_keeps_acknowledged_writes", "--exact", "--nocapture"])
+        .args(["--test-threads", "1"])
+        .env(CHILD_DB, &db)
+        .env(CHILD_ROOT, &fixture.root)
+        .env(CHILD_COLLECTION, fixture.collection.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut acked: Vec<(Uuid, String, String)> = Vec::new();
+    let mut statuses = std::collections::BTreeSet::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let Some(rest) = line.strip_prefix("ACK ") else {
+            continue;
+        };
+        let mut parts = rest.split(' ');
+        let (Some(st), Some(id), Some(version)) = (parts.next(), parts.next(), parts.next()) else {
+            panic!("bad ack line {line:?}");
+        };
+        let st = Uuid::parse_str(st).unwrap();
+        statuses.insert(st);
+        acked.push((st, id.to_string(), version.to_string()));
+        if statuses.len() >= ACKS_BEFORE_KILL {
+            // SIGKILL: no destructor, no checkpoint, possibly in the middle of a transaction.
+            child.kill().unwrap();
+            break;
+        }
+    }
+    let exit = child.wait().unwrap();
+    assert!(
+        !exit.success(),
+        "the writer was killed, not finished: {exit:?}"
+    );
+    assert!(
+        statuses.len() >= ACKS_BEFORE_KILL,
+        "the child acknowledged too few writes"
+    );
+
+    runtime().block_on(async {
+        let s = SqliteStore::open(&db).await.unwrap();
+        for st in &statuses {
+            let status = s
+                .get_status(&fixture.root, *st)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("acknowledged status {st} lost"));
+            assert!(status.complete);
+        }
+        let ids: Vec<String> = acked.iter().map(|(_, id, _)| id.clone()).collect();
+        let recs = conformance::fetch(
+            &s,
+            &ObjectQuery {
+                ids,
+                versions: VersionFilter {
+                    all: true,
+                    ..VersionFilter::default()
+                },
+                ..fixture.query()
+            },
+        )
+        .await;
+        let have: std::collections::HashSet<(&str, &str)> = recs
+            .iter()
+            .map(|r| (r.id.as_str(), r.version.as_str()))
+            .collect();
+        for (st, id, version) in &acked {
+            assert!(
+                have.contains(&(id.as_str(), version.as_str())),
+                "acknowledged {id} {version} (status {st}) lost after kill -9"
+            );
+        }
+        // The store is still writable and consistent.
+        let f = fixture;
+        let st = f
+            .add(
+                &s,
+                vec![conformance::indicator(999_999, "2025-01-01T00:00:00Z")],
+            )
+            .await;
+        assert!(st.successes[0].message.is_none());
+        assert!(s.count_versions(f.collection).await.unwrap() >= acked.len() as u64);
+    });
+}
+
+async fn child_writer(db: &Path) {
+    let s = SqliteStore::open(db).await.unwrap();
+    let f = Fixture {
+        root: std::env::var(CHILD_ROOT).unwrap(),
+        collection: Uuid::parse_str(&std::env::var(CHILD_COLLECTION).unwrap()).unwrap(),
+    };
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for round in 0.. {
+        let versions: Vec<_> = (0..20)
+            .map(|k| conformance::indicator(round * 20 + k, "2022-02-02T02:02:02.222Z"))
+            .collect();
+        let st = s.add_objects(f.request(versions)).await.unwrap();
+        for d in &st.successes {
+            writeln!(out, "ACK {} {} {}", st.id, d.id, d.version).unwrap();
+        }
+        out.flush().unwrap();
+    }
 }
