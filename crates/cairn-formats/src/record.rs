@@ -1,0 +1,643 @@
+//! [`Record`]: one log record as a set of STIX Cyber-observable Objects, kept in flat, reusable
+//! buffers; [`Fact`]: one (SCO type, property path, value) triple of its flat form.
+
+use serde_json::{Map, Value};
+
+/// Namespace of STIX 2.1 deterministic SCO identifiers (STIX 2.1 §2.9).
+const SCO_NAMESPACE: uuid::Uuid = uuid::uuid!("00abedb4-aa42-466c-9c01-fed23315a9b7");
+
+/// Index of an SCO inside its [`Record`].
+pub type ScoIdx = u32;
+
+/// A span of text in the record's arena, or a static string.
+#[derive(Debug, Clone, Copy)]
+enum Text {
+    Static(&'static str),
+    Arena(u32, u32),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Val {
+    Str(Text),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Ref(ScoIdx),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Prop {
+    sco: ScoIdx,
+    path: Text,
+    val: Val,
+}
+
+/// A scalar value of a [`Fact`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FactValue<'a> {
+    Str(&'a str),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl std::fmt::Display for FactValue<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FactValue::Str(s) => f.write_str(s),
+            FactValue::Int(i) => write!(f, "{i}"),
+            FactValue::Float(x) => write!(f, "{x}"),
+            FactValue::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+impl FactValue<'_> {
+    /// The value as JSON.
+    pub fn to_json(&self) -> Value {
+        match *self {
+            FactValue::Str(s) => Value::String(s.to_string()),
+            FactValue::Int(i) => Value::from(i),
+            FactValue::Float(x) => Value::from(x),
+            FactValue::Bool(b) => Value::Bool(b),
+        }
+    }
+}
+
+/// One element of the flat form of a record: the SCO of type `sco_type` (index `sco` in the
+/// record) has, at the property path `path` (followed by `.sub` when the fact was reached through
+/// a reference), the scalar `value`.
+///
+/// Paths are written like STIX pattern object paths without the type and without quotes:
+/// `value`, `hashes.SHA-256`, `protocols[*]`, `extensions.http-request-ext.request_method`,
+/// `src_ref` + sub `value` (i.e. `src_ref.value`), `resolves_to_refs[*]` + sub `value`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fact<'a> {
+    pub sco_type: &'a str,
+    pub sco: ScoIdx,
+    pub path: &'a str,
+    pub sub: Option<&'a str>,
+    pub value: FactValue<'a>,
+}
+
+impl Fact<'_> {
+    /// The full property path (`path` or `path.sub`).
+    pub fn full_path(&self) -> String {
+        match self.sub {
+            Some(s) => format!("{}.{s}", self.path),
+            None => self.path.to_string(),
+        }
+    }
+}
+
+/// One observation as STIX 2.1 objects: what an observed-data object says, with its SCOs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    /// RFC 3339 UTC.
+    pub first_observed: String,
+    /// RFC 3339 UTC.
+    pub last_observed: String,
+    pub number_observed: u64,
+    /// SCOs with deterministic ids; references are ids.
+    pub objects: Vec<Value>,
+}
+
+/// One record read from a log: its position (1-based line number, or object index for STIX
+/// input), its time (microseconds since the Unix epoch, UTC), and its SCOs.
+///
+/// A reader fills a `Record` in place; [`Record::clear`] keeps the buffers, so a stream of records
+/// allocates only when a record is larger than every one before it.
+#[derive(Debug, Default, Clone)]
+pub struct Record {
+    /// 1-based line number in the input (object index for STIX bundles).
+    pub position: u64,
+    /// Microseconds since the Unix epoch, UTC; `None` when the record has no usable time.
+    pub time: Option<i64>,
+    /// End of the observation window when the record spans time (flows, STIX observed-data);
+    /// `None` means "same as `time`".
+    pub time_end: Option<i64>,
+    /// `number_observed` of STIX input; 1 for log records.
+    pub count: u64,
+    scos: Vec<Text>,
+    props: Vec<Prop>,
+    arena: String,
+    /// The original objects, for STIX input (evaluated as given).
+    original: Option<Vec<Value>>,
+}
+
+impl Record {
+    pub fn new() -> Record {
+        Record {
+            count: 1,
+            ..Record::default()
+        }
+    }
+
+    /// Forget the content, keep the buffers.
+    pub fn clear(&mut self) {
+        self.position = 0;
+        self.time = None;
+        self.time_end = None;
+        self.count = 1;
+        self.scos.clear();
+        self.props.clear();
+        self.arena.clear();
+        self.original = None;
+    }
+
+    /// Number of SCOs.
+    pub fn sco_count(&self) -> usize {
+        self.scos.len()
+    }
+
+    /// True when the record holds no SCO.
+    pub fn is_empty(&self) -> bool {
+        self.scos.is_empty()
+    }
+
+    fn text(&self, t: Text) -> &str {
+        match t {
+            Text::Static(s) => s,
+            Text::Arena(a, b) => &self.arena[a as usize..b as usize],
+        }
+    }
+
+    fn push_text(&mut self, s: &str) -> Text {
+        let a = self.arena.len() as u32;
+        self.arena.push_str(s);
+        Text::Arena(a, self.arena.len() as u32)
+    }
+
+    /// The type of SCO `i`.
+    pub fn sco_type(&self, i: ScoIdx) -> &str {
+        self.text(self.scos[i as usize])
+    }
+
+    /// Add an SCO of a built-in type.
+    pub fn add_sco(&mut self, type_: &'static str) -> ScoIdx {
+        self.scos.push(Text::Static(type_));
+        (self.scos.len() - 1) as ScoIdx
+    }
+
+    /// Add an SCO whose type name is only known at run time.
+    pub fn add_sco_dyn(&mut self, type_: &str) -> ScoIdx {
+        let t = self.push_text(type_);
+        self.scos.push(t);
+        (self.scos.len() - 1) as ScoIdx
+    }
+
+    /// The SCO of `type_` whose `value` is `value`, created when absent (addresses and names are
+    /// one object per value within a record).
+    pub fn value_sco(&mut self, type_: &'static str, value: &str) -> ScoIdx {
+        for p in &self.props {
+            if let (Text::Static("value"), Val::Str(t)) = (p.path, p.val)
+                && self.text(self.scos[p.sco as usize]) == type_
+                && self.text(t) == value
+            {
+                return p.sco;
+            }
+        }
+        let i = self.add_sco(type_);
+        self.set_str(i, "value", value);
+        i
+    }
+
+    /// The `ipv4-addr` or `ipv6-addr` (chosen by the text) whose value is `ip`.
+    pub fn ip_sco(&mut self, ip: &str) -> ScoIdx {
+        let t = if ip.contains(':') {
+            "ipv6-addr"
+        } else {
+            "ipv4-addr"
+        };
+        self.value_sco(t, ip)
+    }
+
+    pub fn set_str(&mut self, sco: ScoIdx, path: &'static str, value: &str) {
+        let t = self.push_text(value);
+        self.props.push(Prop {
+            sco,
+            path: Text::Static(path),
+            val: Val::Str(t),
+        });
+    }
+
+    pub fn set_int(&mut self, sco: ScoIdx, path: &'static str, value: i64) {
+        self.props.push(Prop {
+            sco,
+            path: Text::Static(path),
+            val: Val::Int(value),
+        });
+    }
+
+    pub fn set_ref(&mut self, sco: ScoIdx, path: &'static str, target: ScoIdx) {
+        self.props.push(Prop {
+            sco,
+            path: Text::Static(path),
+            val: Val::Ref(target),
+        });
+    }
+
+    /// Set a property whose path is only known at run time (field maps, STIX input). Strings,
+    /// integers, floats and booleans are kept; other JSON values are ignored.
+    pub fn set_dyn(&mut self, sco: ScoIdx, path: &str, value: &Value) {
+        let val = match value {
+            Value::String(s) => Val::Str(self.push_text(s)),
+            Value::Bool(b) => Val::Bool(*b),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => Val::Int(i),
+                None => Val::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            _ => return,
+        };
+        let path = self.push_text(path);
+        self.props.push(Prop { sco, path, val });
+    }
+
+    /// Set a reference whose path is only known at run time.
+    pub fn set_ref_dyn(&mut self, sco: ScoIdx, path: &str, target: ScoIdx) {
+        let path = self.push_text(path);
+        self.props.push(Prop {
+            sco,
+            path,
+            val: Val::Ref(target),
+        });
+    }
+
+    fn fact_value(&self, v: Val) -> Option<FactValue<'_>> {
+        Some(match v {
+            Val::Str(t) => FactValue::Str(self.text(t)),
+            Val::Int(i) => FactValue::Int(i),
+            Val::Float(x) => FactValue::Float(x),
+            Val::Bool(b) => FactValue::Bool(b),
+            Val::Ref(_) => return None,
+        })
+    }
+
+    /// Call `f` with every fact of the record's flat form: every scalar property of every SCO,
+    /// and, for every reference property, every scalar property of the referenced SCO (one
+    /// level deep, as `ref_path` + `sub`).
+    pub fn for_each_fact<'a>(&'a self, mut f: impl FnMut(Fact<'a>)) {
+        for p in &self.props {
+            let sco_type = self.text(self.scos[p.sco as usize]);
+            let path = self.text(p.path);
+            match p.val {
+                Val::Ref(target) => {
+                    for q in self.props.iter().filter(|q| q.sco == target) {
+                        if let Some(value) = self.fact_value(q.val) {
+                            f(Fact {
+                                sco_type,
+                                sco: p.sco,
+                                path,
+                                sub: Some(self.text(q.path)),
+                                value,
+                            });
+                        }
+                    }
+                }
+                v => {
+                    if let Some(value) = self.fact_value(v) {
+                        f(Fact {
+                            sco_type,
+                            sco: p.sco,
+                            path,
+                            sub: None,
+                            value,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// The flat form as a vector (convenience for tests and tools; the matcher uses
+    /// [`Record::for_each_fact`]).
+    pub fn facts(&self) -> Vec<Fact<'_>> {
+        let mut v = Vec::new();
+        self.for_each_fact(|f| v.push(f));
+        v
+    }
+
+    /// Attach the original STIX objects of an observed-data (STIX input): they are returned as
+    /// they are by [`Record::observation`], while the props give the flat form.
+    pub fn set_original(&mut self, objects: Vec<Value>) {
+        self.original = Some(objects);
+    }
+
+    /// The record as a STIX observation. SCOs get deterministic ids (UUIDv5 over their
+    /// id-contributing properties, STIX 2.1 §2.9); references become ids.
+    pub fn observation(&self) -> Observation {
+        let time = self.time.unwrap_or(0);
+        let end = self.time_end.unwrap_or(time).max(time);
+        Observation {
+            first_observed: format_micros(time),
+            last_observed: format_micros(end),
+            number_observed: self.count.max(1),
+            objects: match &self.original {
+                Some(o) => o.clone(),
+                None => self.stix_objects(),
+            },
+        }
+    }
+
+    fn stix_objects(&self) -> Vec<Value> {
+        let n = self.scos.len();
+        let mut ids: Vec<Option<String>> = vec![None; n];
+        let mut out: Vec<Option<Map<String, Value>>> = vec![None; n];
+        // Objects without references first, then those whose targets all have ids.
+        let mut remaining = n;
+        while remaining > 0 {
+            let before = remaining;
+            for i in 0..n {
+                if ids[i].is_some() {
+                    continue;
+                }
+                let ready = self
+                    .props
+                    .iter()
+                    .filter(|p| p.sco as usize == i)
+                    .all(|p| !matches!(p.val, Val::Ref(t) if ids[t as usize].is_none() && t as usize != i));
+                if !ready {
+                    continue;
+                }
+                let type_ = self.text(self.scos[i]);
+                let mut obj = Map::new();
+                for p in self.props.iter().filter(|p| p.sco as usize == i) {
+                    let v = match p.val {
+                        Val::Ref(t) => match &ids[t as usize] {
+                            Some(id) => Value::String(id.clone()),
+                            None => continue,
+                        },
+                        other => self
+                            .fact_value(other)
+                            .map(|f| f.to_json())
+                            .unwrap_or(Value::Null),
+                    };
+                    insert_path(&mut obj, self.text(p.path), v);
+                }
+                let id = format!("{type_}--{}", deterministic_uuid(type_, &obj));
+                let mut full = Map::new();
+                full.insert("type".into(), Value::String(type_.to_string()));
+                full.insert("spec_version".into(), Value::String("2.1".into()));
+                full.insert("id".into(), Value::String(id.clone()));
+                full.extend(obj);
+                ids[i] = Some(id);
+                out[i] = Some(full);
+                remaining -= 1;
+            }
+            if remaining == before {
+                // A reference cycle: give the rest ids without their references.
+                for i in 0..n {
+                    if ids[i].is_none() {
+                        let type_ = self.text(self.scos[i]);
+                        let id = format!(
+                            "{type_}--{}",
+                            uuid::Uuid::new_v5(
+                                &SCO_NAMESPACE,
+                                format!("{}#{i}", self.position).as_bytes()
+                            )
+                        );
+                        let mut full = Map::new();
+                        full.insert("type".into(), Value::String(type_.to_string()));
+                        full.insert("spec_version".into(), Value::String("2.1".into()));
+                        full.insert("id".into(), Value::String(id.clone()));
+                        ids[i] = Some(id);
+                        out[i] = Some(full);
+                        remaining -= 1;
+                    }
+                }
+            }
+        }
+        out.into_iter()
+            .map(|o| Value::Object(o.unwrap_or_default()))
+            .collect()
+    }
+}
+
+/// Insert `v` at a dotted path (`a.b[*].c` style; `[*]` appends to a list).
+fn insert_path(obj: &mut Map<String, Value>, path: &str, v: Value) {
+    let (head, rest) = match path.split_once('.') {
+        Some((h, r)) => (h, Some(r)),
+        None => (path, None),
+    };
+    if let Some(key) = head.strip_suffix("[*]") {
+        let list = obj
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(items) = list {
+            match rest {
+                None => items.push(v),
+                Some(r) => {
+                    let mut m = Map::new();
+                    insert_path(&mut m, r, v);
+                    items.push(Value::Object(m));
+                }
+            }
+        }
+        return;
+    }
+    match rest {
+        None => {
+            obj.insert(head.to_string(), v);
+        }
+        Some(r) => {
+            let child = obj
+                .entry(head.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(m) = child {
+                insert_path(m, r, v);
+            }
+        }
+    }
+}
+
+/// Id-contributing properties of an SCO type (STIX 2.1 part 6); `None` means all properties.
+fn id_contributing(type_: &str) -> Option<&'static [&'static str]> {
+    Some(match type_ {
+        "ipv4-addr" | "ipv6-addr" | "domain-name" | "url" | "mac-addr" | "email-addr" => &["value"],
+        "file" => &["hashes", "name", "extensions", "parent_directory_ref"],
+        "network-traffic" => &[
+            "start",
+            "end",
+            "src_ref",
+            "dst_ref",
+            "src_port",
+            "dst_port",
+            "protocols",
+            "extensions",
+        ],
+        "x509-certificate" => &["hashes", "serial_number"],
+        "autonomous-system" => &["number"],
+        "email-message" => &["from_ref", "subject", "body"],
+        "user-account" => &["account_type", "user_id", "account_login"],
+        "software" => &["name", "cpe", "swid", "vendor", "version"],
+        _ => return None,
+    })
+}
+
+fn deterministic_uuid(type_: &str, obj: &Map<String, Value>) -> uuid::Uuid {
+    let mut contributing = Map::new();
+    match id_contributing(type_) {
+        Some(keys) => {
+            for k in keys {
+                if let Some(v) = obj.get(*k) {
+                    contributing.insert((*k).to_string(), v.clone());
+                }
+            }
+        }
+        None => contributing = obj.clone(),
+    }
+    let mut text = String::new();
+    canonical_json(&Value::Object(contributing), &mut text);
+    uuid::Uuid::new_v5(&SCO_NAMESPACE, text.as_bytes())
+}
+
+/// JSON with object keys sorted and no whitespace (RFC 8785 for the values SCOs carry).
+fn canonical_json(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String((*k).clone()).to_string());
+                out.push(':');
+                canonical_json(&m[k.as_str()], out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_json(x, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// Microseconds since the epoch as RFC 3339 UTC with 6 fraction digits (`Z`).
+pub fn format_micros(micros: i64) -> String {
+    let secs = micros.div_euclid(1_000_000);
+    let frac = micros.rem_euclid(1_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac:06}Z",
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60
+    )
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Parse an ISO 8601 / RFC 3339 timestamp as logs write it — `YYYY-MM-DD[T ]HH:MM:SS[.frac]`
+/// followed by `Z`, `±HH:MM`, `±HHMM`, `±HH` or nothing (UTC) — into microseconds since the epoch.
+pub fn parse_time(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let mut v = 0i64;
+        for &c in &b[r] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + i64::from(c - b'0');
+        }
+        Some(v)
+    };
+    let (y, mo, d, h, mi, se) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut micros = 0i64;
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let start = i;
+        let mut scale = 100_000i64;
+        while i < b.len() && b[i].is_ascii_digit() {
+            micros += i64::from(b[i] - b'0') * scale;
+            scale /= 10;
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    let offset_secs = match &b[i..] {
+        [] | [b'Z'] | [b'z'] => 0,
+        [sign @ (b'+' | b'-'), rest @ ..] => {
+            let digits: Vec<u8> = rest.iter().copied().filter(|c| *c != b':').collect();
+            if !digits.iter().all(u8::is_ascii_digit) || !matches!(digits.len(), 2 | 4) {
+                return None;
+            }
+            let hh = i64::from(digits[0] - b'0') * 10 + i64::from(digits[1] - b'0');
+            let mm = if digits.len() == 4 {
+                i64::from(digits[2] - b'0') * 10 + i64::from(digits[3] - b'0')
+            } else {
+                0
+            };
+            let o = hh * 3600 + mm * 60;
+            if *sign == b'-' { -o } else { o }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo as u32, d as u32);
+    let secs = days * 86_400 + h * 3600 + mi * 60 + se.min(59) - offset_secs;
+    Some(secs * 1_000_000 + micros)
+}
+
+/// Seconds since the epoch (a JSON number, as Zeek writes `ts`) into microseconds.
+pub fn epoch_secs_to_micros(secs: f64) -> Option<i64> {
+    if secs.is_finite() && secs.abs() < 1e13 {
+        Some((secs * 1_000_000.0).round() as i64)
+    } else {
+        None
+    }
+}

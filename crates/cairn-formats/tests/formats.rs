@@ -1,0 +1,221 @@
+//! Data-driven tests of the log readers: each fixture log is read and its records (position,
+//! time, flat facts) and counters are compared with an `.expected.jsonl` file beside it.
+//! Set `CAIRN_BLESS=1` to rewrite the expected files after a reviewed change.
+
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use cairn_formats::{FieldMap, Format, LogReader, Record, format_micros};
+use serde_json::{Value, json};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn record_json(rec: &Record) -> Value {
+    let mut facts: Vec<String> = rec
+        .facts()
+        .iter()
+        .map(|f| format!("{}:{}={}", f.sco_type, f.full_path(), f.value))
+        .collect();
+    facts.sort();
+    json!({
+        "position": rec.position,
+        "time": rec.time.map(format_micros),
+        "time_end": rec.time_end.map(format_micros),
+        "facts": facts,
+    })
+}
+
+fn check_observation(rec: &Record) {
+    let obs = rec.observation();
+    let ids: Vec<&str> = obs
+        .objects
+        .iter()
+        .map(|o| o["id"].as_str().expect("every SCO has an id"))
+        .collect();
+    for o in &obs.objects {
+        let t = o["type"].as_str().unwrap();
+        assert!(
+            o["id"].as_str().unwrap().starts_with(&format!("{t}--")),
+            "id prefix of {o}"
+        );
+        for (k, v) in o.as_object().unwrap() {
+            let refs: Vec<&Value> = if k.ends_with("_ref") {
+                vec![v]
+            } else if k.ends_with("_refs") {
+                v.as_array().unwrap().iter().collect()
+            } else {
+                continue;
+            };
+            for r in refs {
+                assert!(ids.contains(&r.as_str().unwrap()), "dangling {k} in {o}");
+            }
+        }
+    }
+    assert_eq!(rec.observation(), obs, "observation is deterministic");
+}
+
+fn run_case(log: &str, format: Format) {
+    let path = fixtures().join(log);
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = LogReader::new(BufReader::new(file), &format);
+    let mut rec = Record::new();
+    let mut got = String::new();
+    while reader.next_record(&mut rec).expect("io") {
+        check_observation(&rec);
+        got.push_str(&record_json(&rec).to_string());
+        got.push('\n');
+    }
+    let s = reader.stats();
+    let errors: Vec<String> = s
+        .errors
+        .iter()
+        .map(|(l, e)| format!("line {l}: {e}"))
+        .collect();
+    got.push_str(
+        &json!({"stats": {"lines": s.lines, "records": s.records, "malformed": s.malformed, "empty": s.empty, "errors": errors}})
+            .to_string(),
+    );
+    got.push('\n');
+    let expected_path = fixtures().join(format!("{log}.expected.jsonl"));
+    if std::env::var_os("CAIRN_BLESS").is_some() {
+        std::fs::write(&expected_path, &got).unwrap();
+    }
+    let expected = std::fs::read_to_string(&expected_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
+    for (i, (g, e)) in got.lines().zip(expected.lines()).enumerate() {
+        assert_eq!(g, e, "{log}: output line {} differs", i + 1);
+    }
+    assert_eq!(
+        got.lines().count(),
+        expected.lines().count(),
+        "{log}: number of output lines"
+    );
+}
+
+#[test]
+fn suricata_eve_records_and_counters() {
+    run_case("eve.json", Format::Eve);
+}
+
+#[test]
+fn zeek_json_records_and_counters() {
+    run_case("zeek.log", Format::Zeek);
+}
+
+#[test]
+fn jsonl_with_field_map() {
+    let map =
+        FieldMap::parse(&std::fs::read_to_string(fixtures().join("map.json")).unwrap()).unwrap();
+    run_case("generic.jsonl", Format::Jsonl(map));
+}
+
+#[test]
+fn field_map_errors_name_the_entry() {
+    let cases = [
+        (r#"{"fields":{"a":"ipv4-addr"}}"#, "\"a\""),
+        (r#"{"fields":{"b":"IPV4:value"}}"#, "\"b\""),
+        (
+            r#"{"fields":{"c":"network-traffic:src_ref.port"}}"#,
+            "\"c\"",
+        ),
+        (r#"{"fields":{"d":3}}"#, "\"d\""),
+        (r#"{"fields":{},"extra":1}"#, "unknown field"),
+        ("not json", "not valid JSON"),
+    ];
+    for (text, needle) in cases {
+        let err = FieldMap::parse(text).expect_err(text).to_string();
+        assert!(err.contains(needle), "{text}: {err}");
+    }
+}
+
+#[test]
+fn stix_observed_data_keeps_original_objects() {
+    let text = std::fs::read_to_string(fixtures().join("observed.json")).unwrap();
+    let recs = cairn_formats::stix::read_observed_data(&text).unwrap();
+    assert_eq!(recs.len(), 2);
+    let facts: Vec<String> = recs[0]
+        .facts()
+        .iter()
+        .map(|f| format!("{}:{}={}", f.sco_type, f.full_path(), f.value))
+        .collect();
+    assert!(
+        facts.contains(&"network-traffic:dst_ref.value=198.51.100.23".to_string()),
+        "{facts:?}"
+    );
+    assert!(
+        facts.contains(&"network-traffic:protocols[*]=tcp".to_string()),
+        "{facts:?}"
+    );
+    let obs = recs[0].observation();
+    assert_eq!(obs.first_observed, "2024-03-17T18:03:14.000000Z");
+    assert_eq!(obs.number_observed, 3);
+    assert_eq!(obs.objects.len(), 3);
+    // STIX 2.0 dictionary form: references are dictionary keys.
+    let facts: Vec<String> = recs[1]
+        .facts()
+        .iter()
+        .map(|f| format!("{}:{}={}", f.sco_type, f.full_path(), f.value))
+        .collect();
+    assert!(
+        facts.contains(&"file:hashes.MD5=44d88612fea8a8f36de82e1278abb02f".to_string()),
+        "{facts:?}"
+    );
+}
+
+#[test]
+fn timestamps_in_log_styles() {
+    let cases = [
+        (
+            "2024-03-17T18:03:14.123456+0000",
+            Some("2024-03-17T18:03:14.123456Z"),
+        ),
+        (
+            "2024-03-17T20:03:14.5+02:00",
+            Some("2024-03-17T18:03:14.500000Z"),
+        ),
+        ("2024-03-17 18:03:14", Some("2024-03-17T18:03:14.000000Z")),
+        (
+            "2024-03-17T13:03:14-05",
+            Some("2024-03-17T18:03:14.000000Z"),
+        ),
+        ("1970-01-01T00:00:00Z", Some("1970-01-01T00:00:00.000000Z")),
+        ("2024-13-01T00:00:00Z", None),
+        ("2024-03-17T18:03:14.Z", None),
+        ("yesterday", None),
+    ];
+    for (text, want) in cases {
+        assert_eq!(
+            cairn_formats::parse_time(text)
+                .map(format_micros)
+                .as_deref(),
+            want,
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn deterministic_ids_follow_the_stix_namespace() {
+    // The id of an ipv4-addr depends only on its value.
+    let mut a = Record::new();
+    let i = a.add_sco("ipv4-addr");
+    a.set_str(i, "value", "198.51.100.3");
+    let mut b = Record::new();
+    b.position = 99;
+    b.time = Some(12);
+    b.value_sco("ipv4-addr", "198.51.100.3");
+    assert_eq!(
+        a.observation().objects[0]["id"],
+        b.observation().objects[0]["id"]
+    );
+    let id = uuid::Uuid::new_v5(
+        &uuid::uuid!("00abedb4-aa42-466c-9c01-fed23315a9b7"),
+        br#"{"value":"198.51.100.3"}"#,
+    );
+    assert_eq!(
+        a.observation().objects[0]["id"],
+        json!(format!("ipv4-addr--{id}"))
+    );
+}
