@@ -3,7 +3,8 @@
 //! The tree mirrors the OASIS grammar (`STIXPattern.g4`, stix2-patterns 2.1.2) with the
 //! precedence already applied: `FOLLOWEDBY` < `OR` < `AND` at the observation level,
 //! `OR` < `AND` inside brackets, qualifiers bind to the observation expression on their left.
-//! Parentheses are not kept as nodes (they only group).
+//! Parentheses are not kept as nodes (they only group). Chains of one operator are n-ary
+//! (`a OR b OR c` is one `Or` with three operands), so long indicator lists stay shallow.
 
 use std::fmt;
 
@@ -14,12 +15,13 @@ use crate::compiled::Compiled;
 pub enum ObservationExpr {
     /// `[ comparison-expression ]`: one observation whose root object satisfies the comparison.
     Comparison(ComparisonExpr),
-    /// `a AND b`: both, bound to distinct observation instances.
-    And(Box<ObservationExpr>, Box<ObservationExpr>),
-    /// `a OR b`: either.
-    Or(Box<ObservationExpr>, Box<ObservationExpr>),
-    /// `a FOLLOWEDBY b`: both on distinct instances, every `a` instance no later than every `b`.
-    FollowedBy(Box<ObservationExpr>, Box<ObservationExpr>),
+    /// `a AND b AND ...` (two or more operands): all, bound to distinct observation instances.
+    And(Vec<ObservationExpr>),
+    /// `a OR b OR ...` (two or more operands): any.
+    Or(Vec<ObservationExpr>),
+    /// `a FOLLOWEDBY b FOLLOWEDBY ...` (two or more operands, left-associative): all on
+    /// distinct instances, every instance bound on the left no later than every one on the right.
+    FollowedBy(Vec<ObservationExpr>),
     /// `a WITHIN n SECONDS`, `a REPEATS n TIMES`, `a START t STOP t`.
     Qualified(Box<ObservationExpr>, Qualifier),
 }
@@ -27,10 +29,10 @@ pub enum ObservationExpr {
 /// A boolean expression inside `[ ... ]`, evaluated against one root object at a time.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ComparisonExpr {
-    /// Both sides hold on the same root object.
-    And(Box<ComparisonExpr>, Box<ComparisonExpr>),
-    /// Either side holds (sides may name different object types).
-    Or(Box<ComparisonExpr>, Box<ComparisonExpr>),
+    /// All operands (two or more) hold on the same root object.
+    And(Vec<ComparisonExpr>),
+    /// Any operand (two or more) holds (operands may name different object types).
+    Or(Vec<ComparisonExpr>),
     /// One property test.
     Comparison(Comparison),
 }

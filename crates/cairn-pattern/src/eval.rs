@@ -215,12 +215,8 @@ fn scalar<'v>(v: &'v Val<'_>) -> Scalar<'v> {
 
 fn eval_cmp_expr(e: &ComparisonExpr, ty: &str, root: &Value, obs: &Observation<'_>) -> bool {
     match e {
-        ComparisonExpr::And(a, b) => {
-            eval_cmp_expr(a, ty, root, obs) && eval_cmp_expr(b, ty, root, obs)
-        }
-        ComparisonExpr::Or(a, b) => {
-            eval_cmp_expr(a, ty, root, obs) || eval_cmp_expr(b, ty, root, obs)
-        }
+        ComparisonExpr::And(v) => v.iter().all(|x| eval_cmp_expr(x, ty, root, obs)),
+        ComparisonExpr::Or(v) => v.iter().any(|x| eval_cmp_expr(x, ty, root, obs)),
         ComparisonExpr::Comparison(c) => c.path.object_type == ty && test(c, root, obs),
     }
 }
@@ -543,24 +539,24 @@ impl Ctx<'_, '_> {
                 .map(|(i, _)| vec![(i as u32, 1)])
                 .take(MAX_BINDINGS)
                 .collect(),
-            ObservationExpr::Or(a, b) => {
-                let mut v = self.eval(a);
-                v.extend(self.eval(b));
-                minimize(v)
-            }
-            ObservationExpr::And(a, b) => {
-                let x = self.eval(a);
-                if x.is_empty() {
-                    return x;
+            ObservationExpr::Or(v) => {
+                let mut out = Vec::new();
+                for x in v {
+                    out.extend(self.eval(x));
                 }
-                self.combine(&x, &self.eval(b), false)
+                minimize(out)
             }
-            ObservationExpr::FollowedBy(a, b) => {
-                let x = self.eval(a);
-                if x.is_empty() {
-                    return x;
+            ObservationExpr::And(v) | ObservationExpr::FollowedBy(v) => {
+                let followed_by = matches!(e, ObservationExpr::FollowedBy(_));
+                let mut acc = Vec::new();
+                for (i, x) in v.iter().enumerate() {
+                    let b = self.eval(x);
+                    acc = if i == 0 { b } else { self.combine(&acc, &b, followed_by) };
+                    if acc.is_empty() {
+                        break;
+                    }
                 }
-                self.combine(&x, &self.eval(b), true)
+                acc
             }
             ObservationExpr::Qualified(inner, q) => {
                 if let Qualifier::StartStop { start, stop } = q {
@@ -659,10 +655,7 @@ pub(crate) fn matches(root: &ObservationExpr, observations: &[Observation<'_>]) 
 pub(crate) fn collect_unsupported(e: &ObservationExpr, out: &mut Vec<String>) {
     fn cmp(e: &ComparisonExpr, out: &mut Vec<String>) {
         match e {
-            ComparisonExpr::And(a, b) | ComparisonExpr::Or(a, b) => {
-                cmp(a, out);
-                cmp(b, out);
-            }
+            ComparisonExpr::And(v) | ComparisonExpr::Or(v) => v.iter().for_each(|x| cmp(x, out)),
             ComparisonExpr::Comparison(c) => {
                 if let Compiled::Regex { text: Err(msg), .. } = &c.compiled {
                     out.push(format!("{} {}: {msg}", c.path, c.op.as_str()));
@@ -672,11 +665,8 @@ pub(crate) fn collect_unsupported(e: &ObservationExpr, out: &mut Vec<String>) {
     }
     match e {
         ObservationExpr::Comparison(c) => cmp(c, out),
-        ObservationExpr::And(a, b)
-        | ObservationExpr::Or(a, b)
-        | ObservationExpr::FollowedBy(a, b) => {
-            collect_unsupported(a, out);
-            collect_unsupported(b, out);
+        ObservationExpr::And(v) | ObservationExpr::Or(v) | ObservationExpr::FollowedBy(v) => {
+            v.iter().for_each(|x| collect_unsupported(x, out));
         }
         ObservationExpr::Qualified(x, _) => collect_unsupported(x, out),
     }

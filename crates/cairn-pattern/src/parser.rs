@@ -11,7 +11,7 @@ use crate::lexer::{Tok, Token, lex};
 use crate::time::parse_timestamp;
 
 /// Nesting limit (parentheses and brackets) protecting the stack.
-pub const MAX_DEPTH: usize = 256;
+pub const MAX_DEPTH: usize = 100;
 
 pub(crate) struct Parsed {
     pub root: ObservationExpr,
@@ -135,33 +135,42 @@ impl<'s> Parser<'s> {
     }
 
     fn observation_expressions(&mut self) -> Result<ObservationExpr, PatternError> {
-        let mut lhs = self.observation_or()?;
+        let first = self.observation_or()?;
+        if self.peek().kind != Tok::FollowedBy {
+            return Ok(first);
+        }
+        let mut items = vec![first];
         while self.peek().kind == Tok::FollowedBy {
             self.bump();
-            let rhs = self.observation_or()?;
-            lhs = ObservationExpr::FollowedBy(Box::new(lhs), Box::new(rhs));
+            items.push(self.observation_or()?);
         }
-        Ok(lhs)
+        Ok(ObservationExpr::FollowedBy(items))
     }
 
     fn observation_or(&mut self) -> Result<ObservationExpr, PatternError> {
-        let mut lhs = self.observation_and()?;
+        let first = self.observation_and()?;
+        if self.peek().kind != Tok::Or {
+            return Ok(first);
+        }
+        let mut items = vec![first];
         while self.peek().kind == Tok::Or {
             self.bump();
-            let rhs = self.observation_and()?;
-            lhs = ObservationExpr::Or(Box::new(lhs), Box::new(rhs));
+            items.push(self.observation_and()?);
         }
-        Ok(lhs)
+        Ok(ObservationExpr::Or(items))
     }
 
     fn observation_and(&mut self) -> Result<ObservationExpr, PatternError> {
-        let mut lhs = self.observation_expression()?;
+        let first = self.observation_expression()?;
+        if self.peek().kind != Tok::And {
+            return Ok(first);
+        }
+        let mut items = vec![first];
         while self.peek().kind == Tok::And {
             self.bump();
-            let rhs = self.observation_expression()?;
-            lhs = ObservationExpr::And(Box::new(lhs), Box::new(rhs));
+            items.push(self.observation_expression()?);
         }
-        Ok(lhs)
+        Ok(ObservationExpr::And(items))
     }
 
     fn observation_expression(&mut self) -> Result<ObservationExpr, PatternError> {
@@ -183,6 +192,7 @@ impl<'s> Parser<'s> {
             _ => return Err(self.error(&[Tok::LParen, Tok::LBrack])),
         };
         let mut seen: Vec<&'static str> = Vec::new();
+        let mut quals = 0;
         loop {
             let q_tok = self.peek();
             let q = match q_tok.kind {
@@ -225,29 +235,38 @@ impl<'s> Parser<'s> {
                 seen.push(q.kind());
             }
             expr = ObservationExpr::Qualified(Box::new(expr), q);
+            // Each qualifier nests the tree one level deeper.
+            self.enter()?;
+            quals += 1;
         }
-        self.depth -= 1;
+        self.depth -= 1 + quals;
         Ok(expr)
     }
 
     fn comparison_expression(&mut self) -> Result<ComparisonExpr, PatternError> {
-        let mut lhs = self.comparison_and()?;
+        let first = self.comparison_and()?;
+        if self.peek().kind != Tok::Or {
+            return Ok(first);
+        }
+        let mut items = vec![first];
         while self.peek().kind == Tok::Or {
             self.bump();
-            let rhs = self.comparison_and()?;
-            lhs = ComparisonExpr::Or(Box::new(lhs), Box::new(rhs));
+            items.push(self.comparison_and()?);
         }
-        Ok(lhs)
+        Ok(ComparisonExpr::Or(items))
     }
 
     fn comparison_and(&mut self) -> Result<ComparisonExpr, PatternError> {
-        let mut lhs = self.prop_test()?;
+        let first = self.prop_test()?;
+        if self.peek().kind != Tok::And {
+            return Ok(first);
+        }
+        let mut items = vec![first];
         while self.peek().kind == Tok::And {
             self.bump();
-            let rhs = self.prop_test()?;
-            lhs = ComparisonExpr::And(Box::new(lhs), Box::new(rhs));
+            items.push(self.prop_test()?);
         }
-        Ok(lhs)
+        Ok(ComparisonExpr::And(items))
     }
 
     fn prop_test(&mut self) -> Result<ComparisonExpr, PatternError> {

@@ -38,20 +38,16 @@ fn hash_ok(hash_type: &str, v: &str) -> Option<bool> {
 pub(crate) fn check_hashes(src: &str, root: &ObservationExpr, out: &mut Vec<PatternError>) {
     fn cmp(src: &str, e: &ComparisonExpr, out: &mut Vec<PatternError>) {
         match e {
-            ComparisonExpr::And(a, b) | ComparisonExpr::Or(a, b) => {
-                cmp(src, a, out);
-                cmp(src, b, out);
+            ComparisonExpr::And(v) | ComparisonExpr::Or(v) => {
+                v.iter().for_each(|x| cmp(src, x, out));
             }
             ComparisonExpr::Comparison(c) => check_one(src, c, out),
         }
     }
     match root {
         ObservationExpr::Comparison(c) => cmp(src, c, out),
-        ObservationExpr::And(a, b)
-        | ObservationExpr::Or(a, b)
-        | ObservationExpr::FollowedBy(a, b) => {
-            check_hashes(src, a, out);
-            check_hashes(src, b, out);
+        ObservationExpr::And(v) | ObservationExpr::Or(v) | ObservationExpr::FollowedBy(v) => {
+            v.iter().for_each(|x| check_hashes(src, x, out));
         }
         ObservationExpr::Qualified(e, _) => check_hashes(src, e, out),
     }
