@@ -170,3 +170,80 @@ impl fmt::Display for Timestamp {
         f.write_str(&self.text)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precision_is_kept_as_given() {
+        for text in [
+            "2024-03-01T09:15:00Z",
+            "2024-03-01T09:15:00.1Z",
+            "2024-03-01T09:15:00.100Z",
+            "2024-03-01T09:15:00.123456789012Z",
+        ] {
+            let t = Timestamp::parse(text).unwrap();
+            assert_eq!(t.as_str(), text);
+            assert_eq!(t.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn equality_and_order_are_by_instant() {
+        let a = Timestamp::parse("2024-03-01T09:15:00Z").unwrap();
+        let b = Timestamp::parse("2024-03-01T09:15:00.000Z").unwrap();
+        let c = Timestamp::parse("2024-03-01T09:15:00.0001Z").unwrap();
+        let d = Timestamp::parse("2024-03-01T09:14:59.999999999Z").unwrap();
+        assert_eq!(a, b);
+        assert!(c > b);
+        assert!(d < a);
+        assert_eq!(a.sort_key(), b.sort_key());
+        assert!(d.sort_key() < a.sort_key() && a.sort_key() < c.sort_key());
+        // Digits past nanoseconds do not change the instant.
+        let e = Timestamp::parse("2024-03-01T09:15:00.0000000001Z").unwrap();
+        assert_eq!(e, a);
+    }
+
+    #[test]
+    fn leap_second_is_the_last_instant_of_its_minute() {
+        let leap = Timestamp::parse("2016-12-31T23:59:60Z").unwrap();
+        let before = Timestamp::parse("2016-12-31T23:59:59.999Z").unwrap();
+        let after = Timestamp::parse("2017-01-01T00:00:00Z").unwrap();
+        assert!(before < leap && leap < after);
+        assert_eq!(leap.as_str(), "2016-12-31T23:59:60Z");
+    }
+
+    #[test]
+    fn bad_forms_are_rejected() {
+        for text in [
+            "2024-03-01T09:15:00.000+00:00",
+            "2024-03-01T09:15:00+00:00",
+            "2024-03-01T09:15:00",
+            "2024-03-01 09:15:00Z",
+            "2024-03-01t09:15:00Z",
+            "2024-03-01T09:15:00z",
+            "2024-03-01T09:15:00.Z",
+            "2024-13-01T09:15:00Z",
+            "2023-02-29T09:15:00Z",
+            "2024-03-01T24:00:00Z",
+            "2024-03-01T09:60:00Z",
+            "2024-03-01T09:15:61Z",
+            "24-03-01T09:15:00Z",
+            "",
+        ] {
+            assert!(Timestamp::parse(text).is_err(), "{text:?} must be rejected");
+        }
+        let e = Timestamp::parse("2024-03-01T09:15:00+00:00").unwrap_err();
+        assert!(e.reason.contains('Z'), "{}", e.reason);
+    }
+
+    #[test]
+    fn micros_round_trip() {
+        let t = Timestamp::parse("2024-03-01T09:15:00.123456Z").unwrap();
+        assert_eq!(
+            Timestamp::format_micros(t.unix_micros()),
+            "2024-03-01T09:15:00.123456Z"
+        );
+    }
+}

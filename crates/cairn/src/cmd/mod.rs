@@ -6,6 +6,7 @@ pub mod import;
 pub mod node;
 pub mod pattern;
 pub mod serve;
+pub mod stix;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +51,8 @@ pub enum Command {
     /// STIX patterns: validate and evaluate.
     #[command(subcommand)]
     Pattern(pattern::PatternCmd),
+    /// Validate STIX bundles and objects against the STIX 2.1 MUST rules.
+    Validate(stix::ValidateArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -61,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Command::Pattern(c) => pattern::run(c),
+        Command::Validate(a) => stix::run(a),
         Command::Serve(a) => {
             init_tracing();
             rt()?.block_on(serve::run(&data_dir, a))
