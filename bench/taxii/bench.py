@@ -449,18 +449,22 @@ def main() -> int:
                 try:
                     peer.start()
                     t0 = time.perf_counter()
+                    stored, lookup_ids = n, sample_ids
                     try:
                         row["ingest"] = ingest(peer, objs, args.envelope, until())
                     except Overrun as e:
                         row["ingest"], row["ingest_partial"] = e.value, str(e)
                         print(f"# {key}: ingest stopped at the budget ({e})", file=sys.stderr)
-                        continue
+                        # Read and look up what was stored, and say so.
+                        stored = e.done
+                        row["stored"] = stored
+                        lookup_ids = [o["id"] for o in random.Random(n).sample(objs[:stored], min(args.lookups, stored))]
                     if name == "medallion":
                         medallion_rate = (n, time.perf_counter() - t0)
                     # Lookups before the full read: a read abandoned at the budget keeps a peer busy.
-                    row["p50"], row["p99"], row["lookups"] = lookups(peer, sample_ids, until())
+                    row["p50"], row["p99"], row["lookups"] = lookups(peer, lookup_ids, until())
                     try:
-                        row["read"], row["page"], first = full_read(peer, n, args.page_limit, until())
+                        row["read"], row["page"], first = full_read(peer, stored, args.page_limit, until())
                     except Overrun as e:
                         row["read"], row["read_partial"] = e.value, str(e)
                     if name == "cairn" and args.static_url:
@@ -502,6 +506,8 @@ def table(results: dict) -> str:
                     cell = f"{v:,.0f}" if key in ("ingest", "read") else f"{v:.2f}"
                     if r.get(f"{key}_partial"):
                         cell += f" (partial: {r[key + '_partial']})"
+                    elif key != "ingest" and "stored" in r:
+                        cell += f" (on the {r['stored']:,} stored)"
                     if key in ("p50", "p99") and r.get("lookups", 0) < results["lookups"]:
                         cell += f" ({r['lookups']} lookups)"
                     cells.append(cell)
