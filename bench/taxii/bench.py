@@ -8,7 +8,7 @@ For each size (default 10k and 100k indicators) and each server it measures
              maximum; `next` followed until `more` is false);
   - lookup:  p50/p99 latency of GET .../objects/?match[id]=X for --lookups random ids;
 and, with --static-url, the "static file limit": the same page bytes served as one static file by
-the same HTTP stack, fetched as many times as the Cairn read needed pages.
+the same HTTP stack, fetched as many times as the Cairn read needed pages (at least 20).
 
 medallion's memory backend scans the whole collection for every added object (quadratic ingest):
 it runs at a size only if its predicted time fits --medallion-budget, and stops when it overruns.
@@ -468,7 +468,7 @@ def main() -> int:
                     except Overrun as e:
                         row["read"], row["read_partial"] = e.value, str(e)
                     if name == "cairn" and args.static_url:
-                        pages = -(-n // max(1, row["page"]))
+                        pages = max(20, -(-n // max(1, row["page"])))
                         row["static"], per = static_limit(args.static_url, pages, requests.Session())
                         row["static_page"] = per
                     print(f"# {key}: " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), file=sys.stderr)
@@ -521,8 +521,9 @@ def table(results: dict) -> str:
             lines.append(f"| {n:,} | {label} | " + " | ".join(cells + ratios) + " |")
         c = rows.get("cairn", {})
         if "static" in c:
-            lines.append(f"| {n:,} | static file limit objects/s (page of {c['static_page']}) | {c['static']:,.0f} | " + " | ".join("" for _ in servers[1:] + others) + " |")
-            lines.append(f"| {n:,} | cairn read / static limit | {c['read'] / c['static']:.2f} | " + " | ".join("" for _ in servers[1:] + others) + " |")
+            pad = " |" * (len(head) - 3)
+            lines.append(f"| {n:,} | static file limit objects/s (page of {c['static_page']}) | {c['static']:,.0f} |{pad}")
+            lines.append(f"| {n:,} | cairn read / static limit | {c['read'] / c['static']:.2f} |{pad}")
         pages = ", ".join(f"{s} {rows[s]['page']}" for s in servers if "page" in rows[s])
         if pages:
             lines.append(f"| {n:,} | objects per page | {pages} |" + " |" * (len(head) - 3))
