@@ -2,6 +2,7 @@
 //! parsed networks for `ISSUBSET`/`ISSUPERSET`.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::OnceLock;
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -11,11 +12,14 @@ use crate::ast::{ComparisonOp, Literal};
 #[derive(Debug, Clone)]
 pub(crate) enum Compiled {
     None,
-    /// `MATCHES` and `LIKE`. `text` searches strings; `bytes` searches binary values and exists
-    /// only when every code point of the (NFC) pattern is below 256.
+    /// `MATCHES` and `LIKE`. `text` searches strings. When every code point of the (NFC)
+    /// pattern is below 256 (`latin1`), binary values are searched too: by `MATCHES` with a
+    /// byte regex compiled on first use from `byte_source`, by `LIKE` as UTF-8 text.
     Regex {
         text: Result<regex::Regex, String>,
-        bytes: Option<regex::bytes::Regex>,
+        latin1: bool,
+        byte_source: String,
+        bytes: OnceLock<Option<regex::bytes::Regex>>,
     },
     /// `ISSUBSET` / `ISSUPERSET` literal, `None` when it is not an address or CIDR.
     Net(Option<Net>),
@@ -29,6 +33,21 @@ impl PartialEq for Compiled {
 }
 
 impl Compiled {
+    /// The byte regex of a Latin-1 `MATCHES` pattern, compiled on first use.
+    pub(crate) fn byte_regex(&self) -> Option<&regex::bytes::Regex> {
+        match self {
+            Compiled::Regex {
+                latin1: true,
+                byte_source,
+                bytes,
+                ..
+            } if !byte_source.is_empty() => bytes
+                .get_or_init(|| regex::bytes::Regex::new(byte_source).ok())
+                .as_ref(),
+            _ => None,
+        }
+    }
+
     pub(crate) fn new(op: ComparisonOp, literal: &Literal) -> Compiled {
         let Literal::Str(s) = literal else {
             return Compiled::None;
@@ -37,20 +56,25 @@ impl Compiled {
             ComparisonOp::Matches => {
                 let nfc: String = s.nfc().collect();
                 let text = regex::Regex::new(&format!("(?s){nfc}")).map_err(|e| e.to_string());
-                let bytes = if nfc.chars().all(|c| (c as u32) < 256) {
-                    let mut b = String::from("(?s-u)");
+                let latin1 = nfc.chars().all(|c| (c as u32) < 256);
+                let mut byte_source = String::new();
+                if latin1 {
+                    // Bytes mode: every pattern character stands for one byte.
+                    byte_source.push_str("(?s-u)");
                     for c in nfc.chars() {
                         if (c as u32) >= 128 {
-                            b.push_str(&format!("\\x{:02X}", c as u32));
+                            byte_source.push_str(&format!("\\x{:02X}", c as u32));
                         } else {
-                            b.push(c);
+                            byte_source.push(c);
                         }
                     }
-                    regex::bytes::Regex::new(&b).ok()
-                } else {
-                    None
-                };
-                Compiled::Regex { text, bytes }
+                }
+                Compiled::Regex {
+                    text,
+                    latin1,
+                    byte_source,
+                    bytes: OnceLock::new(),
+                }
             }
             ComparisonOp::Like => {
                 let nfc: String = s.nfc().collect();
@@ -63,14 +87,12 @@ impl Compiled {
                     }
                 }
                 re.push_str("\\z");
-                let text = regex::Regex::new(&re).map_err(|e| e.to_string());
-                // Binary values are compared as UTF-8 text when the pattern is Latin-1.
-                let bytes = if nfc.chars().all(|c| (c as u32) < 256) {
-                    regex::bytes::Regex::new(&re).ok()
-                } else {
-                    None
-                };
-                Compiled::Regex { text, bytes }
+                Compiled::Regex {
+                    text: regex::Regex::new(&re).map_err(|e| e.to_string()),
+                    latin1: nfc.chars().all(|c| (c as u32) < 256),
+                    byte_source: String::new(),
+                    bytes: OnceLock::new(),
+                }
             }
             ComparisonOp::IsSubset | ComparisonOp::IsSuperset => Compiled::Net(Net::parse(s)),
             _ => Compiled::None,

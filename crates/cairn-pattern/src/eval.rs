@@ -420,14 +420,15 @@ fn predicate(c: &Comparison, v: &Val<'_>) -> bool {
             (
                 Compiled::Regex {
                     text: Ok(re),
-                    bytes: Some(bre),
+                    latin1: true,
+                    ..
                 },
                 Scalar::Bytes(b),
             ) => {
                 if c.op == ComparisonOp::Like {
                     std::str::from_utf8(b).is_ok_and(|x| re.is_match(&nfc(x)))
                 } else {
-                    bre.is_match(b)
+                    c.compiled.byte_regex().is_some_and(|bre| bre.is_match(b))
                 }
             }
             _ => false,
@@ -551,7 +552,11 @@ impl Ctx<'_, '_> {
                 let mut acc = Vec::new();
                 for (i, x) in v.iter().enumerate() {
                     let b = self.eval(x);
-                    acc = if i == 0 { b } else { self.combine(&acc, &b, followed_by) };
+                    acc = if i == 0 {
+                        b
+                    } else {
+                        self.combine(&acc, &b, followed_by)
+                    };
                     if acc.is_empty() {
                         break;
                     }

@@ -18,7 +18,12 @@ fn fixture(name: &str) -> Vec<Value> {
 fn to_corpus_case(c: &Value) -> Value {
     let mut ods = Vec::new();
     let mut objects = Vec::new();
-    for (i, o) in c["observations"].as_array().expect("observations").iter().enumerate() {
+    for (i, o) in c["observations"]
+        .as_array()
+        .expect("observations")
+        .iter()
+        .enumerate()
+    {
         let objs = o["objects"].as_array().expect("objects");
         ods.push(json!({
             "type": "observed-data",
@@ -61,7 +66,10 @@ fn syntax_cases() {
         let valid = c["valid"].as_bool().expect("valid");
         let got = cairn_pattern::validate(pattern);
         if got.is_ok() != valid {
-            failures.push(format!("{}: {pattern:?} -> {got:?} ({})", c["id"], c["why"]));
+            failures.push(format!(
+                "{}: {pattern:?} -> {got:?} ({})",
+                c["id"], c["why"]
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -80,7 +88,10 @@ fn syntax_errors_name_position_and_expectation() {
         } => {
             assert_eq!((offset, line, column), (20, 1, 20));
             assert_eq!(found, "']'");
-            assert!(expected.iter().any(|x| x == "IdentifierWithHyphen"), "{expected:?}");
+            assert!(
+                expected.iter().any(|x| x == "IdentifierWithHyphen"),
+                "{expected:?}"
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -91,7 +102,9 @@ fn syntax_errors_name_position_and_expectation() {
 
 #[test]
 fn ast_shape_follows_precedence() {
-    use cairn_pattern::{ComparisonExpr, ComparisonOp, Literal, ObservationExpr, PathStep, Qualifier};
+    use cairn_pattern::{
+        ComparisonExpr, ComparisonOp, Literal, ObservationExpr, PathStep, Qualifier,
+    };
     let p = cairn_pattern::Pattern::parse(
         "[a:x = 1] OR [b:y = 2] AND [c:z = 3] WITHIN 5 SECONDS FOLLOWEDBY [d:'k'.v[*] NOT LIKE 'q%']",
     )
@@ -110,7 +123,13 @@ fn ast_shape_follows_precedence() {
     };
     assert!(matches!(
         &and[1],
-        ObservationExpr::Qualified(_, Qualifier::Within { nanos: 5_000_000_000, .. })
+        ObservationExpr::Qualified(
+            _,
+            Qualifier::Within {
+                nanos: 5_000_000_000,
+                ..
+            }
+        )
     ));
     let ObservationExpr::Comparison(ComparisonExpr::Comparison(c)) = rhs else {
         panic!("bracketed comparison");
@@ -118,7 +137,11 @@ fn ast_shape_follows_precedence() {
     assert_eq!(c.path.object_type, "d");
     assert_eq!(
         c.path.steps,
-        vec![PathStep::Key("k".into()), PathStep::Key("v".into()), PathStep::AnyIndex]
+        vec![
+            PathStep::Key("k".into()),
+            PathStep::Key("v".into()),
+            PathStep::AnyIndex
+        ]
     );
     assert_eq!(c.op, ComparisonOp::Like);
     assert!(c.negated);

@@ -105,7 +105,9 @@ fn lines(f: impl Fn(&Value) -> Value) -> anyhow::Result<()> {
                 r["id"] = v.get("id").cloned().unwrap_or(Value::Null);
                 r
             }
-            Err(e) => json!({"id": null, "result": "error", "error": format!("line {}: {e}", n + 1)}),
+            Err(e) => {
+                json!({"id": null, "result": "error", "error": format!("line {}: {e}", n + 1)})
+            }
         };
         // Put "id" first for readability.
         if let Value::Object(m) = &mut res {
