@@ -15,6 +15,7 @@
 //! [`conformance::run_all`] with a fresh store.
 
 pub mod conformance;
+pub mod ingest;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
