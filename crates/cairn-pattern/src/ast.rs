@@ -27,6 +27,8 @@ pub enum ObservationExpr {
 }
 
 /// A boolean expression inside `[ ... ]`, evaluated against one root object at a time.
+// Leaves dominate every tree, so they are stored inline rather than boxed.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ComparisonExpr {
     /// All operands (two or more) hold on the same root object.

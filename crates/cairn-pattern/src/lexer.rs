@@ -283,11 +283,12 @@ pub(crate) fn lex(src: &str) -> Vec<Token> {
             i += c.len_utf8();
             continue;
         }
-        if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-            if let Some(p) = src[i + 2..].find("*/") {
-                i += p + 4;
-                continue;
-            }
+        if b[i] == b'/'
+            && b.get(i + 1) == Some(&b'*')
+            && let Some(p) = src[i + 2..].find("*/")
+        {
+            i += p + 4;
+            continue;
         }
         if b[i] == b'/' && b.get(i + 1) == Some(&b'/') {
             let n = b[i..]
@@ -317,11 +318,11 @@ fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
     let mut best: (Tok, usize) = (Tok::Invalid, c.len_utf8());
     let mut best_len = 0usize;
     let mut offer = |t: Tok, l: Option<usize>| {
-        if let Some(l) = l {
-            if l > best_len {
-                best_len = l;
-                best = (t, l);
-            }
+        if let Some(l) = l
+            && l > best_len
+        {
+            best_len = l;
+            best = (t, l);
         }
     };
     let sign = |s: u8| -> Option<usize> { (b.get(i) == Some(&s)).then_some(1) };

@@ -84,7 +84,7 @@ mod tests {
             parse_timestamp("2020-01-01T00:00:00Z")
         );
         assert_eq!(parse_timestamp("2023-02-30T00:00:00Z"), None);
-        assert_eq!(parse_timestamp("2024-02-29T00:00:00Z").is_some(), true);
+        assert!(parse_timestamp("2024-02-29T00:00:00Z").is_some());
         assert_eq!(parse_timestamp("2024-02-29t00:00:00Z"), None);
     }
 }
