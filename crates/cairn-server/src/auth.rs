@@ -173,19 +173,19 @@ impl Authenticator {
             cache.get(&key).cloned()
         };
         if let Some(entry) = cached {
-            if entry.expires > Instant::now() {
-                if let Some(user) = store
+            if entry.expires > Instant::now()
+                && let Some(user) = store
                     .get_user(entry.user_id)
                     .await
                     .map_err(ApiError::store)?
-                {
-                    if !user.disabled && user.credential_epoch == entry.epoch && user.name == name {
-                        return Ok(Principal {
-                            user,
-                            read_only: false,
-                        });
-                    }
-                }
+                && !user.disabled
+                && user.credential_epoch == entry.epoch
+                && user.name == name
+            {
+                return Ok(Principal {
+                    user,
+                    read_only: false,
+                });
             }
             self.cache
                 .lock()

@@ -315,17 +315,23 @@ struct PageOut {
 }
 
 /// The common read path of endpoints 6, 7, 9 and 11.
+/// What a read request addresses: API root, collection, and (endpoints 9, 11) one object.
+struct Target<'a> {
+    root: &'a str,
+    coll: &'a str,
+    object: Option<&'a str>,
+}
+
 async fn read_page(
     st: &SharedState,
     p: &Principal,
-    root: &str,
-    coll: &str,
-    object: Option<&str>,
+    target: Target<'_>,
     endpoint: Endpoint,
     headers: &HeaderMap,
     uri: &Uri,
 ) -> Result<PageOut> {
-    let a = access(st, p, root, coll).await?;
+    let object = target.object;
+    let a = access(st, p, target.root, target.coll).await?;
     check_accept(headers)?;
     require_read(&a)?;
     let f = Filters::parse(uri.query(), endpoint)?;
@@ -473,9 +479,11 @@ pub async fn get_objects(
     let out = read_page(
         &st,
         &p,
-        &root,
-        &coll,
-        None,
+        Target {
+            root: &root,
+            coll: &coll,
+            object: None,
+        },
         Endpoint::Objects,
         &headers,
         &uri,
@@ -494,9 +502,11 @@ pub async fn get_object(
     let out = read_page(
         &st,
         &p,
-        &root,
-        &coll,
-        Some(&oid),
+        Target {
+            root: &root,
+            coll: &coll,
+            object: Some(&oid),
+        },
         Endpoint::Object,
         &headers,
         &uri,
@@ -523,9 +533,11 @@ pub async fn manifest(
     let out = read_page(
         &st,
         &p,
-        &root,
-        &coll,
-        None,
+        Target {
+            root: &root,
+            coll: &coll,
+            object: None,
+        },
         Endpoint::Manifest,
         &headers,
         &uri,
@@ -559,9 +571,11 @@ pub async fn versions(
     let out = read_page(
         &st,
         &p,
-        &root,
-        &coll,
-        Some(&oid),
+        Target {
+            root: &root,
+            coll: &coll,
+            object: Some(&oid),
+        },
         Endpoint::Versions,
         &headers,
         &uri,

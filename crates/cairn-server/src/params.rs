@@ -212,10 +212,10 @@ pub fn parse_added_after(value: &str) -> Result<i64, ApiError> {
         Some(head) => format!("{head}Z"),
         None => value.to_string(),
     };
-    if let Some((_, frac)) = normalized.split_once('.') {
-        if frac.len().saturating_sub(1) > 9 {
-            return Err(bad("at most 9 fraction digits"));
-        }
+    if let Some((_, frac)) = normalized.split_once('.')
+        && frac.len().saturating_sub(1) > 9
+    {
+        return Err(bad("at most 9 fraction digits"));
     }
     Timestamp::parse(&normalized)
         .map(|t| t.unix_micros())
