@@ -1,7 +1,8 @@
 //! STIX input: bundles (or JSON Lines of objects) holding `observed-data` and the SCOs they
 //! reference (STIX 2.1 `object_refs`, or the STIX 2.0 `objects` dictionary). Each observed-data
-//! becomes one [`Record`] that keeps its original SCOs for exact evaluation and carries their
-//! flat form for the index.
+//! becomes one [`Record`] that keeps its original objects for exact evaluation — the
+//! observed-data itself and the SCOs of its `object_refs`, as the pattern evaluator sees an
+//! observation — and carries their flat form for the index.
 
 use std::collections::HashMap;
 
@@ -86,23 +87,14 @@ pub fn read_observed_data(text: &str) -> Result<Vec<Record>, ParseError> {
                 scos.push(v);
             }
         } else if let Some(Value::Array(refs)) = od.get("object_refs") {
-            // STIX 2.1: the referenced SCOs, and those they reference in turn.
-            let mut seen = std::collections::HashSet::new();
-            let mut queue: Vec<&str> = refs.iter().filter_map(Value::as_str).collect();
-            while let Some(id) = queue.pop() {
-                if !seen.insert(id) {
-                    continue;
-                }
-                if let Some(o) = by_id.get(id) {
-                    collect_refs(o, &mut queue);
+            // STIX 2.1: the observed-data itself and the SCOs its `object_refs` names (as the
+            // pattern evaluator sees an observation; references resolve within these only).
+            scos.push(od.clone());
+            for r in refs.iter().filter_map(Value::as_str) {
+                if let Some(o) = by_id.get(r) {
                     scos.push((*o).clone());
                 }
             }
-            scos.sort_by_key(|o| {
-                refs.iter()
-                    .position(|r| Some(r) == o.get("id"))
-                    .unwrap_or(usize::MAX)
-            });
         }
         let index: HashMap<String, ScoIdx> = scos
             .iter()
@@ -127,24 +119,6 @@ pub fn read_observed_data(text: &str) -> Result<Vec<Record>, ParseError> {
         out.push(rec);
     }
     Ok(out)
-}
-
-fn collect_refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
-    if let Value::Object(m) = v {
-        for (k, x) in m {
-            if k.ends_with("_ref") {
-                if let Some(s) = x.as_str() {
-                    out.push(s);
-                }
-            } else if k.ends_with("_refs") {
-                if let Value::Array(a) = x {
-                    out.extend(a.iter().filter_map(Value::as_str));
-                }
-            } else if x.is_object() {
-                collect_refs(x, out);
-            }
-        }
-    }
 }
 
 fn walk(rec: &mut Record, sco: ScoIdx, path: &str, v: &Value, index: &HashMap<String, ScoIdx>) {

@@ -151,7 +151,7 @@ fn stix_observed_data_keeps_original_objects() {
     let obs = recs[0].observation();
     assert_eq!(obs.first_observed, "2024-03-17T18:03:14.000000Z");
     assert_eq!(obs.number_observed, 3);
-    assert_eq!(obs.objects.len(), 3);
+    assert_eq!(obs.objects.len(), 4, "the observed-data and its three SCOs");
     // STIX 2.0 dictionary form: references are dictionary keys.
     let facts: Vec<String> = recs[1]
         .facts()

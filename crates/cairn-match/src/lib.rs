@@ -1,0 +1,886 @@
+//! Compiled bulk matcher: a set of STIX indicators against a stream of observations.
+//!
+//! Main types:
+//! - [`MatcherBuilder`]: takes indicator objects ([`MatcherBuilder::add`]); an indicator whose
+//!   pattern is invalid is reported as a [`Skipped`] with its id and left out.
+//! - [`Matcher`]: the compiled index. [`Matcher::match_record`] takes one
+//!   [`cairn_formats::Record`] and appends a [`Hit`] per indicator that matches.
+//! - [`Options`]: bounds of the streaming state.
+//!
+//! # How a record is matched
+//! Every bracketed comparison expression of every pattern is reduced to *anchors*
+//! (`anchors.rs`): necessary conditions on the record's flat facts — an exact value at a
+//! (type, path) slot, an address within a CIDR, a literal contained in the value (from `LIKE`
+//! and `MATCHES`), or, when nothing narrower is known (negations, ordering, binary values,
+//! deep reference paths), the mere presence of an object type. The index holds
+//! - a hash map from hash(slot, value) to chained indicator ids (exact values, `IN` members),
+//! - per slot, a binary prefix trie for IPv4 and one for IPv6 (`ISSUBSET` networks),
+//! - one Aho-Corasick automaton over all required literals (`LIKE`/`MATCHES` prefilters),
+//! - a map from object type to indicators anchored on presence only.
+//!
+//! A fact whose slot no pattern uses costs one hash lookup. The indicators selected this way
+//! are *candidates*; each is confirmed by the full evaluator of `cairn-pattern`
+//! ([`cairn_pattern::Pattern::matches`]) on the record's STIX observation, so a hit is exactly
+//! what the evaluator says. Patterns are kept as text and parsed when first a candidate (a
+//! bounded cache keeps the parsed ones).
+//!
+//! # Multi-observation patterns
+//! Patterns other than one bracketed expression without qualifier (observation `AND`, `OR`,
+//! `FOLLOWEDBY`, `REPEATS`, `WITHIN`, `START/STOP`) keep, per pattern, the last
+//! [`Options::max_partial`] records that satisfied one of their bracketed expressions. Eviction
+//! rule: a record is dropped when it is older than the pattern's outermost `WITHIN` window
+//! (or [`Options::horizon_micros`] without one) relative to the newest record time seen, or when
+//! the buffer is full (oldest first). After each addition the whole pattern is evaluated over
+//! the buffer; on a hit the buffer is emptied, so one set of records is reported once.
+//!
+//! # Validity
+//! Revoked indicators are not indexed. An indicator does not match a record whose time is at or
+//! after its `valid_until`; records without a time are not checked against `valid_until`.
+//! `valid_from` is not applied (logs older than an indicator are matched: retro-hunting).
+
+mod anchors;
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+
+use aho_corasick::AhoCorasick;
+use cairn_formats::{Fact, FactValue, Record};
+use cairn_pattern::{Net, ObservationExpr, Pattern, PatternError, Qualifier};
+use serde_json::Value;
+use unicode_normalization::UnicodeNormalization;
+
+use anchors::{Anchor, Scalar};
+
+/// Fixed seed: the index layout does not depend on the process.
+const SEED: u64 = 0x5eed_ca12_0000_0001;
+
+fn hasher() -> foldhash::fast::FixedState {
+    foldhash::fast::FixedState::with_seed(SEED)
+}
+
+/// A hasher for keys that are already hashes.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
+const NONE: u32 = u32::MAX;
+
+/// Bounds of the matcher's state.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// At most this many partial-match records are kept per multi-observation pattern.
+    pub max_partial: usize,
+    /// How long partial matches of a multi-observation pattern without `WITHIN` are kept,
+    /// in microseconds of record time.
+    pub horizon_micros: i64,
+    /// How many parsed single-observation patterns are kept (the cache is emptied when full).
+    pub parse_cache: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            max_partial: 64,
+            horizon_micros: 3_600_000_000,
+            parse_cache: 65_536,
+        }
+    }
+}
+
+/// Why an indicator was left out.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SkipReason {
+    #[error("invalid pattern: {0}")]
+    InvalidPattern(PatternError),
+    #[error("pattern_type {0:?} is not stix")]
+    PatternType(String),
+    #[error("no pattern")]
+    NoPattern,
+    #[error("revoked")]
+    Revoked,
+    #[error("valid_until {0:?} is not a timestamp")]
+    BadValidUntil(String),
+}
+
+/// An indicator [`MatcherBuilder::add`] did not index.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("indicator {id}: {reason}")]
+pub struct Skipped {
+    pub id: String,
+    pub reason: SkipReason,
+}
+
+/// Index of an indicator in a [`Matcher`].
+pub type IndicatorIdx = u32;
+
+/// One match.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub indicator: IndicatorIdx,
+    /// Position of the record that completed the match.
+    pub position: u64,
+    /// Its time (microseconds since the epoch).
+    pub time: Option<i64>,
+    /// The facts of the record that selected the indicator: (SCO type, property path, value).
+    /// Empty when the indicator was selected by object type only.
+    pub matched: Vec<(String, String, Value)>,
+    /// Records involved (1 for single-observation patterns): (position, time).
+    pub records: Vec<(u64, Option<i64>)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    /// `valid_until` in microseconds (`i64::MAX` when absent).
+    valid_until: i64,
+    text_start: u32,
+    text_len: u32,
+    /// Index into the id arena.
+    id_start: u32,
+    id_len: u16,
+    /// `NONE` for single-observation patterns, else index into `streams`.
+    stream: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Link {
+    ind: u32,
+    next: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct LitLink {
+    ind: u32,
+    slot: u64,
+    next: u32,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Slot {
+    exact: bool,
+    literal: bool,
+    trie4: u32,
+    trie6: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    child: [u32; 2],
+    head: u32,
+}
+
+/// A binary trie of networks; each node holds the chain of indicators whose network ends there.
+#[derive(Debug, Clone)]
+struct Trie {
+    bits: u32,
+    nodes: Vec<Node>,
+}
+
+impl Trie {
+    fn new(bits: u32) -> Trie {
+        Trie {
+            bits,
+            nodes: vec![Node {
+                child: [NONE; 2],
+                head: NONE,
+            }],
+        }
+    }
+
+    fn node_for(&mut self, net: &Net) -> usize {
+        let mut n = 0usize;
+        for i in 0..u32::from(net.prefix) {
+            let bit = ((net.addr >> (self.bits - 1 - i)) & 1) as usize;
+            let c = self.nodes[n].child[bit];
+            n = if c == NONE {
+                self.nodes.push(Node {
+                    child: [NONE; 2],
+                    head: NONE,
+                });
+                let id = (self.nodes.len() - 1) as u32;
+                self.nodes[n].child[bit] = id;
+                id as usize
+            } else {
+                c as usize
+            };
+        }
+        n
+    }
+
+    /// Call `f` with the chain head of every network that contains `net`.
+    fn containing(&self, net: &Net, mut f: impl FnMut(u32)) {
+        let mut n = 0usize;
+        for i in 0..=u32::from(net.prefix) {
+            let head = self.nodes[n].head;
+            if head != NONE {
+                f(head);
+            }
+            if i == u32::from(net.prefix) {
+                break;
+            }
+            let bit = ((net.addr >> (self.bits - 1 - i)) & 1) as usize;
+            let c = self.nodes[n].child[bit];
+            if c == NONE {
+                break;
+            }
+            n = c as usize;
+        }
+    }
+}
+
+/// A record kept for a multi-observation pattern.
+#[derive(Debug, Clone)]
+struct Partial {
+    position: u64,
+    time: Option<i64>,
+    first_ns: i128,
+    last_ns: i128,
+    count: u64,
+    objects: Vec<Value>,
+}
+
+#[derive(Debug)]
+struct Stream {
+    pattern: Pattern,
+    /// Each bracketed expression as a pattern of its own (`None` when it cannot be rebuilt:
+    /// then every candidate record is kept).
+    leaves: Vec<Option<Pattern>>,
+    window: i64,
+    buf: VecDeque<Partial>,
+}
+
+/// Adds indicators and builds a [`Matcher`].
+pub struct MatcherBuilder {
+    options: Options,
+    metas: Vec<Meta>,
+    text: String,
+    ids: String,
+    exact: IdMap<u32>,
+    links: Vec<Link>,
+    slots: IdMap<Slot>,
+    tries: Vec<Trie>,
+    literals: Vec<String>,
+    literal_ids: HashMap<String, u32>,
+    lit_heads: Vec<u32>,
+    lit_links: Vec<LitLink>,
+    types: IdMap<u32>,
+    streams: Vec<Stream>,
+}
+
+fn hash_str(s: &str) -> u64 {
+    hasher().hash_one(s)
+}
+
+fn value_key(slot: u64, v: &Scalar) -> u64 {
+    match v {
+        Scalar::Str(s) => hasher().hash_one((slot, 1u8, s.as_str())),
+        Scalar::Int(i) => hasher().hash_one((slot, 2u8, *i)),
+        Scalar::FloatBits(b) => hasher().hash_one((slot, 3u8, *b)),
+        Scalar::Bool(b) => hasher().hash_one((slot, 4u8, *b)),
+    }
+}
+
+fn fact_key(slot: u64, v: &FactValue<'_>) -> u64 {
+    match *v {
+        FactValue::Str(s) => hasher().hash_one((slot, 1u8, s)),
+        FactValue::Int(i) => hasher().hash_one((slot, 2u8, i128::from(i))),
+        FactValue::Float(f) => match Scalar::from_f64(f) {
+            Scalar::Int(i) => hasher().hash_one((slot, 2u8, i)),
+            other => value_key(slot, &other),
+        },
+        FactValue::Bool(b) => hasher().hash_one((slot, 4u8, b)),
+    }
+}
+
+/// The outermost `WITHIN` of a pattern, in microseconds.
+fn within_micros(e: &ObservationExpr) -> Option<i64> {
+    match e {
+        ObservationExpr::Qualified(inner, Qualifier::Within { nanos, .. }) => {
+            let own = i64::try_from(*nanos / 1000).unwrap_or(i64::MAX);
+            Some(within_micros(inner).map_or(own, |i| i.max(own)))
+        }
+        ObservationExpr::Qualified(inner, _) => within_micros(inner),
+        _ => None,
+    }
+}
+
+impl Default for MatcherBuilder {
+    fn default() -> Self {
+        MatcherBuilder::new(Options::default())
+    }
+}
+
+impl MatcherBuilder {
+    pub fn new(options: Options) -> MatcherBuilder {
+        MatcherBuilder {
+            options,
+            metas: Vec::new(),
+            text: String::new(),
+            ids: String::new(),
+            exact: IdMap::default(),
+            links: Vec::new(),
+            slots: IdMap::default(),
+            tries: Vec::new(),
+            literals: Vec::new(),
+            literal_ids: HashMap::new(),
+            lit_heads: Vec::new(),
+            lit_links: Vec::new(),
+            types: IdMap::default(),
+            streams: Vec::new(),
+        }
+    }
+
+    /// Number of indicators added.
+    pub fn len(&self) -> usize {
+        self.metas.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.metas.is_empty()
+    }
+
+    /// Add one STIX object. Objects that are not indicators are ignored (`Ok(None)`); an
+    /// indexed indicator gives `Ok(Some(index))`; an indicator left out gives `Err`.
+    pub fn add(&mut self, obj: &Value) -> Result<Option<IndicatorIdx>, Skipped> {
+        if obj.get("type").and_then(Value::as_str) != Some("indicator") {
+            return Ok(None);
+        }
+        let id = obj
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let skip = |reason| {
+            Err(Skipped {
+                id: id.clone(),
+                reason,
+            })
+        };
+        if obj.get("revoked").and_then(Value::as_bool) == Some(true) {
+            return skip(SkipReason::Revoked);
+        }
+        match obj.get("pattern_type").and_then(Value::as_str) {
+            None | Some("stix") => {}
+            Some(other) => return skip(SkipReason::PatternType(other.to_string())),
+        }
+        let Some(text) = obj.get("pattern").and_then(Value::as_str) else {
+            return skip(SkipReason::NoPattern);
+        };
+        let valid_until = match obj.get("valid_until").and_then(Value::as_str) {
+            None => i64::MAX,
+            Some(v) => match cairn_formats::parse_time(v) {
+                Some(t) => t,
+                None => return skip(SkipReason::BadValidUntil(v.to_string())),
+            },
+        };
+        let pattern = match Pattern::validate(text) {
+            Ok(p) => p,
+            Err(e) => return skip(SkipReason::InvalidPattern(e)),
+        };
+        Ok(Some(self.add_pattern(&id, pattern, valid_until)))
+    }
+
+    /// Add a parsed pattern under an id.
+    pub fn add_pattern(&mut self, id: &str, pattern: Pattern, valid_until: i64) -> IndicatorIdx {
+        let ind = self.metas.len() as u32;
+        let text_start = self.text.len() as u32;
+        self.text.push_str(pattern.source());
+        let id_start = self.ids.len() as u32;
+        let id = &id[..id.len().min(u16::MAX as usize)];
+        self.ids.push_str(id);
+        let leaves = anchors::leaves(pattern.root());
+        let mut all: Vec<Anchor> = Vec::new();
+        for leaf in &leaves {
+            for a in anchors::expr_anchors(leaf) {
+                if !all.contains(&a) {
+                    all.push(a);
+                }
+            }
+        }
+        let stream = if matches!(pattern.root(), ObservationExpr::Comparison(_)) {
+            NONE
+        } else {
+            let leaf_patterns = leaves
+                .iter()
+                .map(|l| {
+                    anchors::leaf_text(pattern.source(), l).and_then(|t| Pattern::parse(&t).ok())
+                })
+                .collect();
+            let window = within_micros(pattern.root()).unwrap_or(self.options.horizon_micros);
+            self.streams.push(Stream {
+                pattern: pattern.clone(),
+                leaves: leaf_patterns,
+                window,
+                buf: VecDeque::new(),
+            });
+            (self.streams.len() - 1) as u32
+        };
+        self.metas.push(Meta {
+            valid_until,
+            text_start,
+            text_len: (self.text.len() as u32) - text_start,
+            id_start,
+            id_len: id.len() as u16,
+            stream,
+        });
+        for a in all {
+            self.index_anchor(ind, a);
+        }
+        ind
+    }
+
+    fn slot(&mut self, name: &str) -> (u64, &mut Slot) {
+        let h = hash_str(name);
+        (
+            h,
+            self.slots.entry(h).or_insert(Slot {
+                exact: false,
+                literal: false,
+                trie4: NONE,
+                trie6: NONE,
+            }),
+        )
+    }
+
+    fn index_anchor(&mut self, ind: u32, a: Anchor) {
+        match a {
+            Anchor::Exact { slot, value } => {
+                let (h, s) = self.slot(&slot);
+                s.exact = true;
+                let key = value_key(h, &value);
+                let head = self.exact.entry(key).or_insert(NONE);
+                self.links.push(Link { ind, next: *head });
+                *head = (self.links.len() - 1) as u32;
+            }
+            Anchor::Cidr { slot, net } => {
+                let n_tries = self.tries.len() as u32;
+                let (_, s) = self.slot(&slot);
+                let t = if net.v6 { &mut s.trie6 } else { &mut s.trie4 };
+                let created = *t == NONE;
+                if created {
+                    *t = n_tries;
+                }
+                let ti = *t as usize;
+                if created {
+                    self.tries.push(Trie::new(if net.v6 { 128 } else { 32 }));
+                }
+                let node = self.tries[ti].node_for(&net);
+                self.links.push(Link {
+                    ind,
+                    next: self.tries[ti].nodes[node].head,
+                });
+                self.tries[ti].nodes[node].head = (self.links.len() - 1) as u32;
+            }
+            Anchor::Literal { slot, literal } => {
+                let (h, s) = self.slot(&slot);
+                s.literal = true;
+                let lid = match self.literal_ids.get(&literal) {
+                    Some(l) => *l,
+                    None => {
+                        let l = self.literals.len() as u32;
+                        self.literal_ids.insert(literal.clone(), l);
+                        self.literals.push(literal);
+                        self.lit_heads.push(NONE);
+                        l
+                    }
+                };
+                self.lit_links.push(LitLink {
+                    ind,
+                    slot: h,
+                    next: self.lit_heads[lid as usize],
+                });
+                self.lit_heads[lid as usize] = (self.lit_links.len() - 1) as u32;
+            }
+            Anchor::Type(t) => {
+                let head = self.types.entry(hash_str(&t)).or_insert(NONE);
+                self.links.push(Link { ind, next: *head });
+                *head = (self.links.len() - 1) as u32;
+            }
+        }
+    }
+
+    /// Compile the index.
+    pub fn build(self) -> Matcher {
+        let automaton = if self.literals.is_empty() {
+            None
+        } else {
+            Some(AhoCorasick::new(&self.literals).expect("literal automaton within limits"))
+        };
+        let mut m = Matcher {
+            options: self.options,
+            metas: self.metas,
+            text: self.text,
+            ids: self.ids,
+            exact: self.exact,
+            links: self.links,
+            slots: self.slots,
+            tries: self.tries,
+            automaton,
+            lit_heads: self.lit_heads,
+            lit_links: self.lit_links,
+            types: self.types,
+            streams: self.streams,
+            cache: HashMap::new(),
+            newest: i64::MIN,
+            cands: Vec::new(),
+            facts: Vec::new(),
+            key_buf: String::new(),
+            nfc_buf: String::new(),
+            stats: MatchStats::default(),
+        };
+        m.shrink();
+        m
+    }
+}
+
+/// Counters of a [`Matcher`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MatchStats {
+    pub records: u64,
+    /// Candidates handed to the evaluator.
+    pub candidates: u64,
+    pub hits: u64,
+    /// Candidates refused because the record is at or after the indicator's `valid_until`.
+    pub expired: u64,
+}
+
+/// The compiled index (see the crate documentation).
+pub struct Matcher {
+    options: Options,
+    metas: Vec<Meta>,
+    text: String,
+    ids: String,
+    exact: IdMap<u32>,
+    links: Vec<Link>,
+    slots: IdMap<Slot>,
+    tries: Vec<Trie>,
+    automaton: Option<AhoCorasick>,
+    lit_heads: Vec<u32>,
+    lit_links: Vec<LitLink>,
+    types: IdMap<u32>,
+    streams: Vec<Stream>,
+    cache: HashMap<u32, Pattern>,
+    newest: i64,
+    cands: Vec<(u32, u32)>,
+    facts: Vec<(String, String, Value)>,
+    key_buf: String,
+    nfc_buf: String,
+    stats: MatchStats,
+}
+
+impl Matcher {
+    fn shrink(&mut self) {
+        self.metas.shrink_to_fit();
+        self.text.shrink_to_fit();
+        self.ids.shrink_to_fit();
+        self.exact.shrink_to_fit();
+        self.links.shrink_to_fit();
+        self.slots.shrink_to_fit();
+        self.lit_links.shrink_to_fit();
+        for t in &mut self.tries {
+            t.nodes.shrink_to_fit();
+        }
+    }
+
+    /// Number of indexed indicators.
+    pub fn len(&self) -> usize {
+        self.metas.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.metas.is_empty()
+    }
+
+    /// The id of an indicator.
+    pub fn indicator_id(&self, i: IndicatorIdx) -> &str {
+        let m = &self.metas[i as usize];
+        &self.ids[m.id_start as usize..m.id_start as usize + m.id_len as usize]
+    }
+
+    /// The pattern text of an indicator.
+    pub fn pattern_text(&self, i: IndicatorIdx) -> &str {
+        let m = &self.metas[i as usize];
+        &self.text[m.text_start as usize..(m.text_start + m.text_len) as usize]
+    }
+
+    /// Whether an indicator spans several observations (kept in streaming state).
+    pub fn is_multi_observation(&self, i: IndicatorIdx) -> bool {
+        self.metas[i as usize].stream != NONE
+    }
+
+    /// Bytes of pattern text held.
+    pub fn pattern_text_bytes(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> MatchStats {
+        self.stats
+    }
+
+    /// Match one record; hits are appended to `out` in indicator order.
+    pub fn match_record(&mut self, rec: &Record, out: &mut Vec<Hit>) {
+        self.stats.records += 1;
+        if let Some(t) = rec.time {
+            self.newest = self.newest.max(rec.time_end.unwrap_or(t).max(t));
+        }
+        self.cands.clear();
+        self.facts.clear();
+        let mut cands = std::mem::take(&mut self.cands);
+        let mut facts = std::mem::take(&mut self.facts);
+        rec.for_each_fact(|f| self.candidates_of_fact(&f, &mut cands, &mut facts));
+        if !self.types.is_empty() {
+            let mut seen: Vec<u64> = Vec::new();
+            for i in 0..rec.sco_count() {
+                let h = hash_str(rec.sco_type(i as u32));
+                if seen.contains(&h) {
+                    continue;
+                }
+                seen.push(h);
+                if let Some(&head) = self.types.get(&h) {
+                    let mut l = head;
+                    while l != NONE {
+                        cands.push((self.links[l as usize].ind, NONE));
+                        l = self.links[l as usize].next;
+                    }
+                }
+            }
+        }
+        if !cands.is_empty() {
+            cands.sort_unstable();
+            cands.dedup();
+            self.confirm(rec, &cands, &facts, out);
+        }
+        self.cands = cands;
+        self.facts = facts;
+    }
+
+    fn candidates_of_fact(
+        &mut self,
+        f: &Fact<'_>,
+        cands: &mut Vec<(u32, u32)>,
+        facts: &mut Vec<(String, String, Value)>,
+    ) {
+        self.key_buf.clear();
+        self.key_buf.push_str(f.sco_type);
+        self.key_buf.push('\0');
+        self.key_buf.push_str(f.path);
+        if let Some(sub) = f.sub {
+            self.key_buf.push('.');
+            self.key_buf.push_str(sub);
+        }
+        let slot_hash = hash_str(&self.key_buf);
+        let Some(slot) = self.slots.get(&slot_hash).copied() else {
+            return;
+        };
+        let before = cands.len();
+        if slot.exact
+            && let Some(&head) = self.exact.get(&fact_key(slot_hash, &f.value))
+        {
+            let mut l = head;
+            while l != NONE {
+                cands.push((self.links[l as usize].ind, facts.len() as u32));
+                l = self.links[l as usize].next;
+            }
+        }
+        if let FactValue::Str(s) = f.value {
+            if (slot.trie4 != NONE || slot.trie6 != NONE)
+                && let Some(net) = Net::parse(s)
+            {
+                let t = if net.v6 { slot.trie6 } else { slot.trie4 };
+                if t != NONE {
+                    let links = &self.links;
+                    self.tries[t as usize].containing(&net, |head| {
+                        let mut l = head;
+                        while l != NONE {
+                            cands.push((links[l as usize].ind, facts.len() as u32));
+                            l = links[l as usize].next;
+                        }
+                    });
+                }
+            }
+            if slot.literal
+                && let Some(ac) = &self.automaton
+            {
+                let hay: &str = if s.is_ascii() {
+                    s
+                } else {
+                    self.nfc_buf.clear();
+                    self.nfc_buf.extend(s.nfc());
+                    &self.nfc_buf
+                };
+                for m in ac.find_overlapping_iter(hay) {
+                    let mut l = self.lit_heads[m.pattern().as_usize()];
+                    while l != NONE {
+                        let link = self.lit_links[l as usize];
+                        if link.slot == slot_hash {
+                            cands.push((link.ind, facts.len() as u32));
+                        }
+                        l = link.next;
+                    }
+                }
+            }
+        }
+        if cands.len() > before {
+            let path = f.full_path();
+            facts.push((f.sco_type.to_string(), path, f.value.to_json()));
+        }
+    }
+
+    fn confirm(
+        &mut self,
+        rec: &Record,
+        cands: &[(u32, u32)],
+        facts: &[(String, String, Value)],
+        out: &mut Vec<Hit>,
+    ) {
+        let obs = rec.observation();
+        let first_ns = i128::from(rec.time.unwrap_or(0)) * 1000;
+        let last_ns = i128::from(
+            rec.time_end
+                .unwrap_or(rec.time.unwrap_or(0))
+                .max(rec.time.unwrap_or(0)),
+        ) * 1000;
+        let observation = cairn_pattern::Observation::new(
+            first_ns,
+            last_ns,
+            obs.number_observed,
+            obs.objects.iter(),
+        );
+        let mut i = 0;
+        while i < cands.len() {
+            let ind = cands[i].0;
+            let mut matched: Vec<(String, String, Value)> = Vec::new();
+            while i < cands.len() && cands[i].0 == ind {
+                if cands[i].1 != NONE {
+                    let f = &facts[cands[i].1 as usize];
+                    if !matched.contains(f) {
+                        matched.push(f.clone());
+                    }
+                }
+                i += 1;
+            }
+            let meta = self.metas[ind as usize];
+            if let Some(t) = rec.time
+                && t >= meta.valid_until
+            {
+                self.stats.expired += 1;
+                continue;
+            }
+            self.stats.candidates += 1;
+            if meta.stream == NONE {
+                if !self.cache.contains_key(&ind) {
+                    if self.cache.len() >= self.options.parse_cache.max(1) {
+                        self.cache.clear();
+                    }
+                    let text = self.pattern_text(ind).to_string();
+                    let Ok(p) = Pattern::parse(&text) else {
+                        continue;
+                    };
+                    self.cache.insert(ind, p);
+                }
+                if self.cache[&ind].matches(std::slice::from_ref(&observation)) {
+                    self.stats.hits += 1;
+                    out.push(Hit {
+                        indicator: ind,
+                        position: rec.position,
+                        time: rec.time,
+                        matched,
+                        records: vec![(rec.position, rec.time)],
+                    });
+                }
+            } else {
+                let max_partial = self.options.max_partial.max(1);
+                let newest = self.newest;
+                let st = &mut self.streams[meta.stream as usize];
+                let relevant = st.leaves.iter().any(|l| match l {
+                    Some(p) => p.matches(std::slice::from_ref(&observation)),
+                    None => true,
+                });
+                if !relevant {
+                    continue;
+                }
+                // Eviction: older than the window relative to the newest time seen, then size.
+                if newest != i64::MIN {
+                    let limit = newest.saturating_sub(st.window);
+                    st.buf.retain(|p| {
+                        p.time.is_none_or(|t| t >= limit) || p.last_ns / 1000 >= i128::from(limit)
+                    });
+                }
+                while st.buf.len() >= max_partial {
+                    st.buf.pop_front();
+                }
+                st.buf.push_back(Partial {
+                    position: rec.position,
+                    time: rec.time,
+                    first_ns,
+                    last_ns,
+                    count: obs.number_observed,
+                    objects: obs.objects.clone(),
+                });
+                let observations: Vec<cairn_pattern::Observation<'_>> = st
+                    .buf
+                    .iter()
+                    .map(|p| {
+                        cairn_pattern::Observation::new(
+                            p.first_ns,
+                            p.last_ns,
+                            p.count,
+                            p.objects.iter(),
+                        )
+                    })
+                    .collect();
+                if st.pattern.matches(&observations) {
+                    let records = st.buf.iter().map(|p| (p.position, p.time)).collect();
+                    st.buf.clear();
+                    self.stats.hits += 1;
+                    out.push(Hit {
+                        indicator: ind,
+                        position: rec.position,
+                        time: rec.time,
+                        matched,
+                        records,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Partial-match records currently held for multi-observation patterns.
+    pub fn partial_records(&self) -> usize {
+        self.streams.iter().map(|s| s.buf.len()).sum()
+    }
+
+    /// An estimate of the heap bytes of the index, pattern text and ids excluded.
+    pub fn index_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let map = |cap: usize, entry: usize| cap * (entry + 1);
+        self.metas.capacity() * size_of::<Meta>()
+            + map(self.exact.capacity(), 12)
+            + self.links.capacity() * size_of::<Link>()
+            + map(self.slots.capacity(), 8 + size_of::<Slot>())
+            + self
+                .tries
+                .iter()
+                .map(|t| t.nodes.capacity() * size_of::<Node>())
+                .sum::<usize>()
+            + self.lit_links.capacity() * size_of::<LitLink>()
+            + self.lit_heads.capacity() * 4
+            + self.automaton.as_ref().map_or(0, AhoCorasick::memory_usage)
+            + map(self.types.capacity(), 12)
+    }
+}
