@@ -161,6 +161,7 @@ pub async fn router(store: Arc<dyn Store>, config: ServerConfig) -> Result<Route
                 ApiError::internal("the server failed while handling the request").into_response()
             },
         ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state);
     Ok(app)
 }
