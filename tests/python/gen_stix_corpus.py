@@ -524,6 +524,11 @@ bad("registry-key-empty", "windows-registry-key needs at least one property", fi
 bad("x509-empty", "x509-certificate needs at least one property", find("x509-certificate"),
     drop=["issuer", "serial_number", "validity_not_before", "validity_not_after", "subject"])
 bad("sco-defanged-string", "defanged is a boolean", IPV4, {"defanged": "yes"})
+bad("process-uuid-v5", "process ids are UUIDv4", find("process"),
+    {"id": "process--" + str(uuid.uuid5(uuid.NAMESPACE_URL, "process"))})
+bad("user-account-no-contributing-v5", "an SCO without ID-contributing properties has a UUIDv4 id", USER,
+    {"id": "user-account--" + str(uuid.uuid5(uuid.NAMESPACE_URL, "ua")), "is_disabled": True},
+    drop=["user_id", "account_login", "account_type"])
 bad("archive-ext-no-contains-refs", "archive-ext requires contains_refs", find("file", None) if False else CUSTOM[6],
     {"extensions": {"archive-ext": {"comment": "zip"}}})
 bad("http-request-ext-no-value", "http-request-ext requires request_value", CUSTOM[7],

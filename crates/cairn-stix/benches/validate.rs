@@ -30,6 +30,19 @@ fn bench(c: &mut Criterion) {
                 .count()
         })
     });
+    let valid: Vec<&Value> = objects
+        .iter()
+        .filter(|o| cairn_stix::validate_object(o).is_ok())
+        .collect();
+    g.throughput(Throughput::Elements(valid.len() as u64));
+    g.bench_function("validate_object (valid corpus objects)", |b| {
+        b.iter(|| {
+            valid
+                .iter()
+                .filter(|o| cairn_stix::validate_object(o).is_ok())
+                .count()
+        })
+    });
     let scos: Vec<&Value> = objects
         .iter()
         .filter(|o| {

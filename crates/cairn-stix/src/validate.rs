@@ -92,7 +92,6 @@ pub(crate) fn is_type_name(s: &str) -> bool {
         && b.iter()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && !s.contains("--")
-        && !s.ends_with('-')
 }
 
 /// Check `^[a-z0-9_]{3,250}$` (the rule for property names).
@@ -124,7 +123,7 @@ fn is_uuid(s: &str) -> bool {
 
 /// Split a STIX identifier `type--UUID`; `None` if malformed.
 pub(crate) fn identifier_type(s: &str) -> Option<&str> {
-    let (ty, uuid) = s.split_once("--")?;
+    let (ty, uuid) = s.rsplit_once("--")?;
     (is_type_name(ty) && is_uuid(uuid)).then_some(ty)
 }
 
@@ -378,20 +377,25 @@ fn order(
 }
 
 fn check_identifier(ctx: &mut Ctx, path: &str, v: &Value, target: Target) {
+    check_identifier_at(ctx, || path.to_string(), v, target);
+}
+
+/// Like [`check_identifier`], building the property path only when there is an error.
+fn check_identifier_at(ctx: &mut Ctx, path: impl Fn() -> String, v: &Value, target: Target) {
     let Some(s) = v.as_str() else {
         ctx.err(
-            path,
+            path(),
             format!("must be an identifier string, not {}", type_name(v)),
         );
         return;
     };
     match identifier_type(s) {
         None => ctx.err(
-            path,
+            path(),
             format!("{s:?} is not a valid identifier '<type>--<RFC 4122 UUID>'"),
         ),
         Some(ty) if !target.accepts(ty) => {
-            ctx.err(path, format!("must be {}, got {s:?}", target.describe()))
+            ctx.err(path(), format!("must be {}, got {s:?}", target.describe()))
         }
         Some(_) => {}
     }
@@ -408,7 +412,7 @@ fn refs_prop(ctx: &mut Ctx, o: &Obj, p: &str, target: Target) {
         None => {}
         Some(Value::Array(a)) => {
             for (i, v) in a.iter().enumerate() {
-                check_identifier(ctx, &format!("{p}[{i}]"), v, target);
+                check_identifier_at(ctx, || format!("{p}[{i}]"), v, target);
             }
         }
         Some(v) => ctx.err(
@@ -1152,6 +1156,7 @@ fn validate_21(
     };
     if is_sco {
         boolean(ctx, o, "defanged");
+        uuid4_without_contributing_properties(ctx, o, ty);
     }
     refs_prop(ctx, o, "object_marking_refs", Target::Types(MARKING));
     if ty == "marking-definition"
@@ -1881,6 +1886,29 @@ const REGISTRY_DATA_TYPES: &[&str] = &[
     "REG_INVALID_TYPE",
 ];
 
+/// STIX 2.1 section 2.9: an SCO with none of its type's ID-contributing properties (and every
+/// process) must have a UUIDv4 identifier.
+fn uuid4_without_contributing_properties(ctx: &mut Ctx, o: &Obj, ty: &str) {
+    let Some(props) = crate::id_contributing_properties(ty) else {
+        return;
+    };
+    if props.iter().any(|p| o.contains_key(*p)) {
+        return;
+    }
+    let Some(id) = o.get("id").and_then(Value::as_str) else {
+        return;
+    };
+    if let Some((_, uuid)) = id.rsplit_once("--")
+        && is_uuid(uuid)
+        && uuid.as_bytes()[14] != b'4'
+    {
+        ctx.err(
+            "id",
+            "must be a UUIDv4 when the object has no ID-contributing properties",
+        );
+    }
+}
+
 /// SCOs with no required property must still carry at least one property of their own.
 fn require_some_property(ctx: &mut Ctx, o: &Obj) {
     let common = [
@@ -1954,7 +1982,7 @@ mod tests {
         assert!(!is_type_name("Indicator"));
         assert!(!is_type_name("x--y"));
         assert!(!is_type_name("1abc"));
-        assert!(!is_type_name("abc-"));
+        assert!(is_type_name("abc-"));
     }
 
     #[test]
