@@ -58,7 +58,12 @@ pub struct Observation<'a> {
     /// How many identical observation instances this stands for (≥ 1).
     pub number_observed: u64,
     objects: Vec<(&'a str, &'a Value)>,
+    /// Id → position in `objects`, built only for larger observations.
+    index: Option<HashMap<&'a str, usize>>,
 }
+
+/// Observations with more objects than this get a hash index for reference resolution.
+const INDEX_FROM: usize = 16;
 
 impl<'a> Observation<'a> {
     /// An observation over these objects (each with a string `id`; objects without one are
@@ -69,21 +74,34 @@ impl<'a> Observation<'a> {
         number_observed: u64,
         objects: impl IntoIterator<Item = &'a Value>,
     ) -> Observation<'a> {
+        let all = objects
+            .into_iter()
+            .filter_map(|o| Some((o.get("id")?.as_str()?, o)));
         let mut v: Vec<(&'a str, &'a Value)> = Vec::new();
-        for o in objects {
-            let Some(id) = o.get("id").and_then(Value::as_str) else {
-                continue;
+        let mut index: Option<HashMap<&'a str, usize>> = None;
+        for (id, o) in all {
+            let found = match &index {
+                Some(ix) => ix.get(id).copied(),
+                None => v.iter().position(|(i, _)| *i == id),
             };
-            if let Some(slot) = v.iter_mut().find(|(i, _)| *i == id) {
-                slot.1 = o;
-            } else {
-                v.push((id, o));
+            match found {
+                Some(i) => v[i].1 = o,
+                None => {
+                    if let Some(ix) = &mut index {
+                        ix.insert(id, v.len());
+                    }
+                    v.push((id, o));
+                    if index.is_none() && v.len() > INDEX_FROM {
+                        index = Some(v.iter().enumerate().map(|(i, (id, _))| (*id, i)).collect());
+                    }
+                }
             }
         }
         Observation {
             first_observed,
             last_observed,
             number_observed,
+            index,
             objects: v,
         }
     }
@@ -146,7 +164,10 @@ impl<'a> Observation<'a> {
     }
 
     fn resolve(&self, id: &str) -> Option<&'a Value> {
-        self.objects.iter().find(|(i, _)| *i == id).map(|(_, o)| *o)
+        match &self.index {
+            Some(ix) => ix.get(id).map(|i| self.objects[*i].1),
+            None => self.objects.iter().find(|(i, _)| *i == id).map(|(_, o)| *o),
+        }
     }
 }
 
@@ -451,7 +472,7 @@ fn observation_matches(e: &ComparisonExpr, obs: &Observation<'_>) -> bool {
         let Some(ty) = o.get("type").and_then(Value::as_str) else {
             return false;
         };
-        !NON_SCO_TYPES.contains(&ty) && eval_cmp_expr(e, ty, o, obs)
+        eval_cmp_expr(e, ty, o, obs) && !NON_SCO_TYPES.contains(&ty)
     })
 }
 
@@ -674,5 +695,28 @@ pub(crate) fn collect_unsupported(e: &ObservationExpr, out: &mut Vec<String>) {
             v.iter().for_each(|x| collect_unsupported(x, out));
         }
         ObservationExpr::Qualified(x, _) => collect_unsupported(x, out),
+    }
+}
+
+impl Comparison {
+    /// Does this comparison hold on `root` (an object of `observation`)? The root's `type`
+    /// must be the path's object type. For candidate verification in compiled matchers.
+    pub fn holds_on(&self, root: &Value, observation: &Observation<'_>) -> bool {
+        root.get("type").and_then(Value::as_str) == Some(self.path.object_type.as_str())
+            && test(self, root, observation)
+    }
+}
+
+impl ComparisonExpr {
+    /// Does this bracketed expression hold with `root` as its root object?
+    pub fn holds_on(&self, root: &Value, observation: &Observation<'_>) -> bool {
+        root.get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|ty| eval_cmp_expr(self, ty, root, observation))
+    }
+
+    /// Does some root object of `observation` satisfy this expression?
+    pub fn matches_observation(&self, observation: &Observation<'_>) -> bool {
+        observation_matches(self, observation)
     }
 }
