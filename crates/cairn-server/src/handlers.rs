@@ -314,7 +314,6 @@ struct PageOut {
     next: Option<String>,
 }
 
-/// The common read path of endpoints 6, 7, 9 and 11.
 /// What a read request addresses: API root, collection, and (endpoints 9, 11) one object.
 struct Target<'a> {
     root: &'a str,
@@ -322,6 +321,8 @@ struct Target<'a> {
     object: Option<&'a str>,
 }
 
+/// The common read path of endpoints 6, 7, 9 and 11: access, negotiation, parameters, the
+/// `next` token (verified against these very filters), the query, and the next token to send.
 async fn read_page(
     st: &SharedState,
     p: &Principal,
