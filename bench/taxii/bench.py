@@ -411,7 +411,7 @@ def main() -> int:
     ap.add_argument("--envelope", type=int, default=500, help="objects per POST (default 500)")
     ap.add_argument("--page-limit", type=int, default=10000, help="limit sent on reads; servers cap it at their maximum")
     ap.add_argument("--lookups", type=int, default=300, help="match[id] requests per server and size")
-    ap.add_argument("--budget", type=float, default=120,
+    ap.add_argument("--budget", type=float, default=90,
                     help="seconds a peer (not Cairn) may spend on one phase at one size; past it the phase stops and its partial figure is reported")
     ap.add_argument("--static-url", help="URL of one full Cairn page served as a static file by the same HTTP stack")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
