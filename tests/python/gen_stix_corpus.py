@@ -236,6 +236,9 @@ CUSTOM = [
                                              "request_header": {"Host": ["c2.example.com"]}}}}),
 ]
 
+CUSTOM.append(sdo("indicator", "granular-lang", pattern="[url:value = 'https://c2.example.com/']",
+                  pattern_type="stix", valid_from="2024-03-01T00:00:00Z", name="Gate URL",
+                  granular_markings=[{"lang": "en", "selectors": ["name"]}]))
 VALID = []
 for o in SDOS + SROS + SCOS + MARKINGS + META + CUSTOM:
     VALID.append(o)
@@ -246,6 +249,8 @@ def name_of(o, i):
 
 
 VALIDATOR_WRONG_VALID = {
+    uid("indicator", "granular-lang"): "STIX 2.1 section 7.2.3: a granular marking carries either "
+    "marking_ref or lang; the validator's schema requires marking_ref",
     uid("campaign", "micro"): "STIX 2.1 section 3.2: timestamps may carry any sub-second precision and "
     "09:15:00.1234567 is later than 09:15:00.123456; the validator parses at most 6 fraction digits and "
     "falls back to comparing the texts",
@@ -533,6 +538,31 @@ bad("archive-ext-no-contains-refs", "archive-ext requires contains_refs", find("
     {"extensions": {"archive-ext": {"comment": "zip"}}})
 bad("http-request-ext-no-value", "http-request-ext requires request_value", CUSTOM[7],
     {"extensions": {"http-request-ext": {"request_method": "get"}}})
+reg = find("windows-registry-key")
+bad("registry-value-data-type-unknown", "registry value data_type is an enumeration", reg,
+    {"values": [{"name": "x", "data": "1", "data_type": "REG_STRING"}]})
+bad("socket-ext-address-family-unknown", "socket-ext address_family is an enumeration", CUSTOM[7],
+    {"extensions": {"socket-ext": {"address_family": "AF_MARS"}}})
+bad("email-multipart-part-both", "a MIME part has body or body_raw_ref, not both", em,
+    {"is_multipart": True, "body_multipart": [{"body": "x", "body_raw_ref": ARTIFACT["id"]}]}, drop=["body"])
+bad("toplevel-extension-with-inner-properties", "a toplevel-property-extension carries no inner properties", ind,
+    {"x_acme_region": "emea",
+     "extensions": {uid("extension-definition", "acme-top"): {"extension_type": "toplevel-property-extension",
+                                                              "region": "emea"}}},
+    wrong="STIX 2.1 section 7.3: with toplevel-property-extension the extension's properties are at the "
+          "top level of the object; the validator does not inspect extension contents")
+bad("extension-key-bad-uuid", "extension keys are extension-definition--UUID", ind,
+    {"extensions": {"extension-definition--1234": {"extension_type": "property-extension"}}})
+bad("relationship-source-language-content", "source_ref must be an SDO or SCO", rel,
+    {"source_ref": uid("language-content", "lc1")})
+bad("granular-lang-not-a-tag", "granular marking lang is a language tag", ind,
+    {"granular_markings": [{"lang": "english!", "selectors": ["name"]}], "lang": "en"})
+bad("network-traffic-src-ref-url", "src_ref is an address or domain-name", NET, {"src_ref": find("url")["id"]},
+    wrong="STIX 2.1 section 6.12: src_ref MUST be ipv4-addr, ipv6-addr, mac-addr or domain-name; the "
+          "validator checks reference types only inside observed-data objects")
+bad("file-parent-directory-file", "parent_directory_ref is a directory", FILE, {"parent_directory_ref": ARTIFACT["id"]},
+    wrong="STIX 2.1 section 6.7: parent_directory_ref MUST be of type directory; the validator checks "
+          "reference types only inside observed-data objects")
 # 2.0 objects are checked leniently, but what is checked must hold.
 bad("2.0-modified-before-created", "modified >= created (STIX 2.0 object)", CASES[-2]["object"],
     {"modified": "2016-01-01T00:00:00.000Z"}, version="2.0")
