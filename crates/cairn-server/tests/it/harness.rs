@@ -172,10 +172,11 @@ pub async fn world_with(config: ServerConfig) -> World {
     s.create_org(&org_b).await.expect("org");
 
     let mut users = HashMap::new();
-    for (name, org, role) in [
-        ("alice", org_a.id, Role::Analyst),
-        ("admin", org_b.id, Role::Admin),
-        ("bob", org_b.id, Role::Reader),
+    for (name, org, role, disabled) in [
+        ("alice", org_a.id, Role::Analyst, false),
+        ("admin", org_b.id, Role::Admin, false),
+        ("bob", org_b.id, Role::Reader, false),
+        ("carol", org_a.id, Role::Analyst, true),
     ] {
         let u = User {
             id: Uuid::new_v4(),
@@ -183,7 +184,7 @@ pub async fn world_with(config: ServerConfig) -> World {
             org_id: org,
             role,
             password_hash: Some(auth::hash_password(&format!("{name}-pw"))),
-            disabled: false,
+            disabled,
             credential_epoch: 0,
         };
         s.create_user(&u).await.expect("user");
