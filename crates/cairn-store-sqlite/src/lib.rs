@@ -41,11 +41,18 @@ pub const DB_FILE_NAME: &str = "cairn.db";
 /// How long a write waits for another connection or process holding the write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Rows a connection's worker thread may queue before the reader takes them: a whole page of a
+/// TAXII query, so the worker does not stop and wake per row.
+const ROW_BUFFER: usize = 2048;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The SQLite implementation of [`Store`].
 pub struct SqliteStore {
+    /// Readers (several connections; WAL lets them run beside the writer).
     pool: SqlitePool,
+    /// The one writer connection of this process: its page cache stays warm across writes.
+    writer: SqlitePool,
     path: PathBuf,
     /// Serializes write transactions of this process (other processes wait on SQLite's lock).
     write_lock: tokio::sync::Mutex<()>,
@@ -98,19 +105,32 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
+            .row_buffer_size(ROW_BUFFER)
             .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            .pragma("wal_autocheckpoint", "8192");
+        let open_err =
+            |e: sqlx::Error| StoreError::Backend(format!("cannot open {}: {e}", path.display()));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(opts.clone())
+            .await
+            .map_err(open_err)?;
+        MIGRATOR.run(&writer).await.map_err(|e| {
+            StoreError::Backend(format!("migrating {} failed: {e}", path.display()))
+        })?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
-            .connect_with(opts)
+            .connect_with(opts.pragma("query_only", "true"))
             .await
-            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
-        MIGRATOR.run(&pool).await.map_err(|e| {
-            StoreError::Backend(format!("migrating {} failed: {e}", path.display()))
-        })?;
+            .map_err(open_err)?;
         Ok(SqliteStore {
             pool,
+            writer,
             path: path.to_path_buf(),
             write_lock: tokio::sync::Mutex::new(()),
             colls: RwLock::new(HashMap::new()),
@@ -130,6 +150,7 @@ impl SqliteStore {
     /// Close every connection (waits for running queries).
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 
     /// Begin a write transaction: in-process writers queue on a mutex, other processes on
@@ -142,7 +163,7 @@ impl SqliteStore {
     )> {
         let guard = self.write_lock.lock().await;
         let tx = self
-            .pool
+            .writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(db_err)?;
