@@ -272,7 +272,6 @@ CAMP_WC = sdo(
     name="WannaCry outbreak, May 2017",
     description="Worldwide WannaCry infections that began around 04:00 EDT on 12 May 2017, with reports from over 150 countries (TA17-132A).",
     first_seen="2017-05-12T08:00:00.000Z",
-    last_seen="2017-05-19T00:00:00.000Z",
     objective="Extort ransom payments in bitcoin",
     external_references=[TA17_132A],
 )
