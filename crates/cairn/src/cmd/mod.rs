@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod export;
 pub mod import;
+pub mod match_cmd;
 pub mod node;
 pub mod pattern;
 pub mod serve;
@@ -53,6 +54,8 @@ pub enum Command {
     Pattern(pattern::PatternCmd),
     /// Validate STIX bundles and objects against the STIX 2.1 MUST rules.
     Validate(stix::ValidateArgs),
+    /// Match logs (eve.json, Zeek, JSON Lines, STIX observed-data) against indicators.
+    Match(match_cmd::MatchArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -65,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Pattern(c) => pattern::run(c),
         Command::Validate(a) => stix::run(a),
+        Command::Match(a) => match_cmd::run(&data_dir, a),
         Command::Serve(a) => {
             init_tracing();
             rt()?.block_on(serve::run(&data_dir, a))

@@ -1,0 +1,3 @@
+//! Integration tests of the `cairn` binary, one module per subcommand.
+
+mod match_cmd;
