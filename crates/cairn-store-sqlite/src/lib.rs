@@ -153,6 +153,12 @@ impl SqliteStore {
         self.writer.close().await;
     }
 
+    /// SQLite's plan for `q` (the `detail` lines of `EXPLAIN QUERY PLAN`), to check which index
+    /// serves a query.
+    pub async fn query_plan(&self, q: &ObjectQuery) -> Result<Vec<String>> {
+        objects::query_plan(self, q).await
+    }
+
     /// Begin a write transaction: in-process writers queue on a mutex, other processes on
     /// SQLite's lock (`BEGIN IMMEDIATE` + busy timeout).
     pub(crate) async fn begin_write(

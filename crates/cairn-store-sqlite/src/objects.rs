@@ -4,16 +4,13 @@ use std::collections::{HashMap, HashSet};
 
 use cairn_stix::Timestamp;
 use cairn_store::{
-    AddRequest, DeleteSpec, ObjectQuery, Page, Record, Result, Status, StatusDetail, StoreError,
-    VersionFilter,
+    ALREADY_PRESENT, AddRequest, DeleteSpec, ObjectQuery, Page, Record, Result, Status,
+    StatusDetail, StoreError, VersionFilter,
 };
 use sqlx::Row;
 use sqlx::sqlite::SqliteArguments;
 
 use crate::{SqliteStore, db_err, now_micros};
-
-/// Message of a success for a version that was already stored.
-pub const ALREADY_PRESENT: &str = "already present";
 
 /// Rows per multi-row INSERT statement (13 parameters each).
 const INSERT_CHUNK: usize = 200;
@@ -399,8 +396,8 @@ fn selection(sql: &mut Sql, spec_versions: &[String], vf: &VersionFilter) -> (St
     (format!("{eligible} AND ({})", parts.join(" OR ")), false)
 }
 
-pub(crate) async fn query(s: &SqliteStore, q: &ObjectQuery) -> Result<Page> {
-    let (seq, _) = s.coll(q.collection).await?;
+/// The SQL text and arguments of a query over the collection with key `seq`.
+fn build_query(seq: i64, q: &ObjectQuery) -> (String, SqliteArguments) {
     let mut sql = Sql::default();
     let coll = sql.arg(seq);
     let mut cond = vec![format!("v.coll = {coll}")];
@@ -446,7 +443,27 @@ pub(crate) async fn query(s: &SqliteStore, q: &ObjectQuery) -> Result<Page> {
          ORDER BY v.date_added, v.id, v.version_key LIMIT {limit}",
         cond.join(" AND ")
     );
-    let rows = sqlx::query_with(sqlx::AssertSqlSafe(text), sql.args)
+    (text, sql.args)
+}
+
+/// SQLite's plan for a query (the `detail` lines of `EXPLAIN QUERY PLAN`).
+pub(crate) async fn query_plan(s: &SqliteStore, q: &ObjectQuery) -> Result<Vec<String>> {
+    let (seq, _) = s.coll(q.collection).await?;
+    let (text, args) = build_query(seq, q);
+    let rows = sqlx::query_with(
+        sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {text}")),
+        args,
+    )
+    .fetch_all(&s.pool)
+    .await
+    .map_err(db_err)?;
+    Ok(rows.iter().map(|r| r.get::<String, _>("detail")).collect())
+}
+
+pub(crate) async fn query(s: &SqliteStore, q: &ObjectQuery) -> Result<Page> {
+    let (seq, _) = s.coll(q.collection).await?;
+    let (text, args) = build_query(seq, q);
+    let rows = sqlx::query_with(sqlx::AssertSqlSafe(text), args)
         .fetch_all(&s.pool)
         .await
         .map_err(db_err)?;

@@ -183,3 +183,78 @@ async fn child_writer(db: &Path) {
         out.flush().unwrap();
     }
 }
+
+/// The default selection and paging seek in the partial index (no sort, no scan); id lookups
+/// use the id index, so their cost does not grow with the collection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_plans_use_the_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open_in(dir.path()).await.unwrap();
+    let f = Fixture::new(&s, "plans").await;
+    let v: Vec<_> = (0..50)
+        .map(|i| conformance::indicator(i, "2020-05-05T05:05:05.555Z"))
+        .collect();
+    f.add(&s, v.clone()).await;
+    let first = conformance::fetch(&s, &f.query()).await[0].cursor();
+    let cases = [
+        (
+            "default",
+            f.query(),
+            vec!["USING INDEX versions_default (coll=?)"],
+        ),
+        (
+            "default after a cursor",
+            ObjectQuery {
+                after: Some(first.clone()),
+                ..f.query()
+            },
+            vec!["USING INDEX versions_default (coll=? AND (date_added,id,version_key)>(?,?,?))"],
+        ),
+        (
+            "added_after",
+            ObjectQuery {
+                added_after: Some(first.date_added),
+                ..f.query()
+            },
+            vec!["USING INDEX versions_default (coll=? AND date_added>?)"],
+        ),
+        (
+            "all versions",
+            ObjectQuery {
+                versions: VersionFilter {
+                    all: true,
+                    ..VersionFilter::default()
+                },
+                ..f.query()
+            },
+            vec!["USING INDEX versions_order (coll=?)"],
+        ),
+        (
+            "ids",
+            ObjectQuery {
+                ids: vec![v[3].id.clone()],
+                ..f.query()
+            },
+            vec!["USING INDEX versions_by_id (coll=? AND id=?)"],
+        ),
+        (
+            "object",
+            ObjectQuery {
+                object_id: Some(v[3].id.clone()),
+                ..f.query()
+            },
+            vec!["USING INDEX versions_by_id (coll=? AND id=?)"],
+        ),
+    ];
+    for (name, q, wanted) in cases {
+        let plan = s.query_plan(&q).await.unwrap().join("\n");
+        for w in wanted {
+            assert!(plan.contains(w), "{name}: plan lacks {w:?}:\n{plan}");
+        }
+        if !q.ids.is_empty() || q.object_id.is_some() {
+            continue;
+        }
+        assert!(!plan.contains("TEMP B-TREE"), "{name}: sorts:\n{plan}");
+        assert!(!plan.contains("SCAN v"), "{name}: scans:\n{plan}");
+    }
+}

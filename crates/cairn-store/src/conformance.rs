@@ -23,14 +23,12 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::{
-    AddRequest, ApiRoot, ApiToken, Collection, Cursor, DeleteSpec, Grant, NewVersion, ObjectQuery,
-    Organization, Record, Role, Status, StatusDetail, Store, StoreError, User, VersionFilter,
+    ALREADY_PRESENT, AddRequest, ApiRoot, ApiToken, Collection, Cursor, DeleteSpec, Grant,
+    NewVersion, ObjectQuery, Organization, Record, Role, Status, StatusDetail, Store, StoreError,
+    User, VersionFilter,
 };
 
 const FIXTURES: &str = include_str!("../tests/fixtures/conformance-objects.json");
-
-/// The message of a success for a version that was already stored.
-pub const ALREADY_PRESENT: &str = "already present";
 
 /// Test objects by fixture name, as [`NewVersion`]s whose body is the exact fixture text.
 pub fn fixture_objects() -> BTreeMap<String, NewVersion> {
@@ -1494,6 +1492,30 @@ async fn unknown_references(s: &dyn Store) {
     assert!(
         matches!(s.query(&q).await, Err(StoreError::NotFound(_))),
         "{C}: query an unknown collection"
+    );
+    let nowhere = Uuid::new_v4();
+    assert!(
+        matches!(
+            s.count_versions(nowhere).await,
+            Err(StoreError::NotFound(_))
+        ),
+        "{C}: count_versions of an unknown collection"
+    );
+    assert!(
+        matches!(
+            s.object_exists(nowhere, "x--y").await,
+            Err(StoreError::NotFound(_))
+        ),
+        "{C}: object_exists in an unknown collection"
+    );
+    let d = DeleteSpec {
+        collection: nowhere,
+        object_id: "x--y".into(),
+        ..DeleteSpec::default()
+    };
+    assert!(
+        matches!(s.delete_versions(&d).await, Err(StoreError::NotFound(_))),
+        "{C}: delete_versions in an unknown collection"
     );
 }
 

@@ -12,7 +12,9 @@
 //! - [`Organization`], [`User`], [`ApiToken`], [`Grant`]: who may use which collection.
 //!
 //! The behaviour every backend must show lives in [`conformance`]: a backend's test calls
-//! [`conformance::run_all`] with a fresh store.
+//! [`conformance::run_all`] with a store (it need not be empty), [`conformance::run_shared`] with
+//! two stores on one database, and [`conformance::populate_durable`] /
+//! [`conformance::verify_durable`] around a reopen.
 
 pub mod conformance;
 pub mod ingest;
@@ -35,6 +37,9 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The message of a [`StatusDetail`] success for a version the collection already held.
+pub const ALREADY_PRESENT: &str = "already present";
 
 /// A TAXII API root. `name` is its URL path segment (`/{name}/`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -299,6 +304,16 @@ pub struct Grant {
 
 /// Everything Cairn persists. Every method is one transaction; a method that returns `Ok` after a
 /// write has made it durable.
+///
+/// Errors, the same in every backend (the conformance suite checks them): creating something whose
+/// id or unique name exists → [`StoreError::Conflict`] (API root name; collection id, or alias
+/// within its API root; status id within its API root; organization id, name or identity; user
+/// id or name; token id or secret hash). Naming something that does not exist →
+/// [`StoreError::NotFound`] (the API root of a new collection, the organization of a new user, the
+/// user of a new token, the collection or organization of a grant, the user of `set_password`,
+/// the token of `revoke_token`, the collection of `add_objects` — also when it is not in
+/// `req.api_root` —, `query`, `object_exists`, `delete_versions` and `count_versions`).
+/// `get_*` of something absent is `Ok(None)`.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     // --- node settings ---
@@ -307,25 +322,37 @@ pub trait Store: Send + Sync + 'static {
     async fn set_setting(&self, key: &str, value: &str) -> Result<()>;
 
     // --- API roots and collections ---
+    /// At most one API root is the default: creating one with `is_default` clears the flag on
+    /// the others.
     async fn create_api_root(&self, root: &ApiRoot) -> Result<()>;
+    /// Ordered by name.
     async fn list_api_roots(&self) -> Result<Vec<ApiRoot>>;
     async fn get_api_root(&self, name: &str) -> Result<Option<ApiRoot>>;
     async fn create_collection(&self, c: &Collection) -> Result<()>;
     /// Collections of an API root, ordered by id.
     async fn list_collections(&self, api_root: &str) -> Result<Vec<Collection>>;
-    /// By id or alias, within one API root.
+    /// By id (any spelling [`Uuid`] parses) or alias, within one API root.
     async fn get_collection(&self, api_root: &str, id_or_alias: &str)
     -> Result<Option<Collection>>;
 
     // --- objects ---
     /// Store the versions and the status in one transaction. An identical (id, version) already in
-    /// the collection is a success with message "already present" and keeps its `date_added`.
+    /// the collection is a success with message [`ALREADY_PRESENT`] and keeps its `date_added`
+    /// (also when repeated within one request). Every new version gets its own `date_added`, in
+    /// request order. The status is `complete`, `total_count` = versions + rejected, successes in
+    /// request order with the version as written (or as assigned, for objects without
+    /// timestamps), failures = `req.rejected`.
     async fn add_objects(&self, req: AddRequest) -> Result<Status>;
+    /// One page of [`ObjectQuery`]; `more` is true exactly when further records match.
     async fn query(&self, q: &ObjectQuery) -> Result<Page>;
     /// Whether any version of `object_id` exists in the collection.
     async fn object_exists(&self, collection: Uuid, object_id: &str) -> Result<bool>;
-    /// Remove the selected versions; returns how many were removed.
+    /// Remove the selected versions; returns how many were removed (0 for an unknown object).
+    /// `spec_versions` picks the eligible versions first (empty = all), then `versions` picks among
+    /// them (default = all of them; `first`/`last` are the first/last eligible version). The
+    /// default selection of the remaining versions follows at once.
     async fn delete_versions(&self, d: &DeleteSpec) -> Result<u64>;
+    /// A status is found only through the API root it was created in.
     async fn get_status(&self, api_root: &str, id: Uuid) -> Result<Option<Status>>;
     /// Number of stored versions in a collection.
     async fn count_versions(&self, collection: Uuid) -> Result<u64>;
@@ -333,18 +360,24 @@ pub trait Store: Send + Sync + 'static {
     // --- identities and access ---
     async fn create_org(&self, org: &Organization) -> Result<()>;
     async fn get_org(&self, id: Uuid) -> Result<Option<Organization>>;
+    /// Ordered by name.
     async fn list_orgs(&self) -> Result<Vec<Organization>>;
     async fn create_user(&self, user: &User) -> Result<()>;
     async fn get_user_by_name(&self, name: &str) -> Result<Option<User>>;
     async fn get_user(&self, id: Uuid) -> Result<Option<User>>;
+    /// Ordered by name.
     async fn list_users(&self) -> Result<Vec<User>>;
     /// Replace the password hash and bump `credential_epoch`.
     async fn set_password(&self, user_id: Uuid, password_hash: &str) -> Result<()>;
     async fn create_token(&self, token: &ApiToken) -> Result<()>;
     async fn get_token_by_hash(&self, secret_hash: &str) -> Result<Option<ApiToken>>;
+    /// Mark the token revoked and bump its user's `credential_epoch`.
     async fn revoke_token(&self, id: Uuid) -> Result<()>;
+    /// Ordered by `created`.
     async fn list_tokens(&self, user_id: Uuid) -> Result<Vec<ApiToken>>;
+    /// Create or replace the grant of (collection, organization).
     async fn set_grant(&self, grant: &Grant) -> Result<()>;
     async fn get_grant(&self, collection: Uuid, org_id: Uuid) -> Result<Option<Grant>>;
+    /// Ordered by organization id.
     async fn list_grants(&self, collection: Uuid) -> Result<Vec<Grant>>;
 }
