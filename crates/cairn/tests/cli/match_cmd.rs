@@ -11,14 +11,13 @@ fn fixtures() -> PathBuf {
 }
 
 fn cairn(data: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+    Command::new(env!("CARGO_BIN_EXE_cairn"))
         .arg("--data-dir")
         .arg(data)
         .args(args)
         .env("CAIRN_ADMIN_PASSWORD", "correct horse battery staple")
         .output()
-        .expect("cairn runs");
-    out
+        .expect("cairn runs")
 }
 
 fn ok(data: &Path, args: &[&str]) -> Output {
@@ -52,13 +51,16 @@ fn hits(out: &Output) -> Vec<(String, u64)> {
     v
 }
 
+/// (format, input file, extra arguments, expected (indicator id suffix, position) hits)
+type Case<'a> = (&'a str, &'a str, Vec<String>, Vec<(&'a str, u64)>);
+
 #[test]
 fn match_each_format_against_a_bundle() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     let ind = fx("indicators.json");
     // (format, input, extra args, expected (indicator suffix, position) hits)
-    let cases: Vec<(&str, &str, Vec<String>, Vec<(&str, u64)>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "eve",
             "eve.json",
