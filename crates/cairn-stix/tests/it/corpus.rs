@@ -149,3 +149,72 @@ fn bundle_reports_each_object() {
     let errs = results[n - 1].as_ref().expect_err("last member is invalid");
     assert_eq!(errs[0].property, "confidence");
 }
+
+/// Replace every property (and every member of nested objects and lists, one level down) of every
+/// corpus object by values of every JSON kind: validation must return, never panic, and must
+/// still name the object's id in each error.
+#[test]
+fn mutated_corpus_objects_never_panic() {
+    let corpus = fixture("stix_corpus.json");
+    let replacements = [
+        serde_json::json!(null),
+        serde_json::json!(true),
+        serde_json::json!(0),
+        serde_json::json!(-1),
+        serde_json::json!(1.5),
+        serde_json::json!(""),
+        serde_json::json!("--"),
+        serde_json::json!("x"),
+        serde_json::json!([]),
+        serde_json::json!({}),
+        serde_json::json!([null]),
+        serde_json::json!({"a": null}),
+    ];
+    let mut checked = 0usize;
+    for case in corpus.as_array().unwrap() {
+        let Some(obj) = case["object"].as_object() else {
+            continue;
+        };
+        for (key, value) in obj {
+            for r in &replacements {
+                let mut m = obj.clone();
+                m.insert(key.clone(), r.clone());
+                let _ = validate_object(&Value::Object(m));
+                checked += 1;
+            }
+            let nested: Vec<(Value, Value)> = match value {
+                Value::Object(inner) => inner
+                    .keys()
+                    .map(|k| (Value::String(k.clone()), Value::Null))
+                    .collect(),
+                Value::Array(a) => (0..a.len())
+                    .map(|i| (Value::from(i), Value::Null))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for (slot, _) in nested {
+                for r in &replacements {
+                    let mut m = obj.clone();
+                    let target = m.get_mut(key).unwrap();
+                    match (&slot, target) {
+                        (Value::String(k), Value::Object(inner)) => {
+                            inner.insert(k.clone(), r.clone());
+                        }
+                        (Value::Number(i), Value::Array(a)) => {
+                            a[i.as_u64().unwrap() as usize] = r.clone();
+                        }
+                        _ => unreachable!(),
+                    }
+                    let v = Value::Object(m);
+                    if let Err(errs) = validate_object(&v)
+                        && let Some(id) = v["id"].as_str()
+                    {
+                        assert!(errs.iter().all(|e| e.object_id == id));
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 10_000, "only {checked} mutations checked");
+}
