@@ -89,40 +89,49 @@ pub fn parse_duration(s: &str) -> anyhow::Result<i64> {
     Ok(n * unit_secs * 1_000_000)
 }
 
-/// Keep the latest version (by `modified`, then `created`) of each object id.
-fn latest_versions(objects: Vec<Value>) -> Vec<Value> {
-    let key = |o: &Value| {
-        let t = ["modified", "created"]
-            .iter()
-            .find_map(|k| o.get(*k).and_then(Value::as_str))
-            .unwrap_or("");
-        cairn_formats::parse_time(t).unwrap_or(i64::MIN)
-    };
-    let mut best: HashMap<String, usize> = HashMap::new();
-    let mut keep = vec![true; objects.len()];
-    for (i, o) in objects.iter().enumerate() {
-        let Some(id) = o.get("id").and_then(Value::as_str) else {
+#[derive(serde::Deserialize)]
+struct Head<'a> {
+    #[serde(borrow)]
+    id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    modified: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    created: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Keep the latest version (by `modified`, then `created`) of each object id, in input order.
+/// Works on the raw texts so that a large indicator file is parsed one object at a time.
+fn latest_versions<'a>(raws: &[&'a str]) -> Vec<&'a str> {
+    let mut best: HashMap<String, (i64, usize)> = HashMap::new();
+    let mut keep = vec![true; raws.len()];
+    for (i, raw) in raws.iter().enumerate() {
+        let Ok(h) = serde_json::from_str::<Head<'_>>(raw) else {
             continue;
         };
-        match best.get(id) {
-            Some(&j) if key(&objects[j]) >= key(o) => keep[i] = false,
-            Some(&j) => {
+        let Some(id) = h.id else { continue };
+        let t = h
+            .modified
+            .or(h.created)
+            .and_then(|t| cairn_formats::parse_time(&t))
+            .unwrap_or(i64::MIN);
+        match best.get(id.as_ref()) {
+            Some(&(bt, _)) if bt >= t => keep[i] = false,
+            Some(&(_, j)) => {
                 keep[j] = false;
-                best.insert(id.to_string(), i);
+                best.insert(id.into_owned(), (t, i));
             }
             None => {
-                best.insert(id.to_string(), i);
+                best.insert(id.into_owned(), (t, i));
             }
         }
     }
-    objects
-        .into_iter()
+    raws.iter()
         .zip(keep)
-        .filter_map(|(o, k)| k.then_some(o))
+        .filter_map(|(r, k)| k.then_some(*r))
         .collect()
 }
 
-async fn collection_indicators(store: &dyn Store, collection: &str) -> anyhow::Result<Vec<Value>> {
+async fn collection_indicators(store: &dyn Store, collection: &str) -> anyhow::Result<Vec<String>> {
     let c = node::resolve_collection(store, Some(collection)).await?;
     let mut out = Vec::new();
     let mut after: Option<Cursor> = None;
@@ -140,10 +149,7 @@ async fn collection_indicators(store: &dyn Store, collection: &str) -> anyhow::R
             .with_context(|| format!("cannot read indicators of collection {collection}"))?;
         for r in &page.records {
             if let Some(body) = &r.body {
-                out.push(
-                    serde_json::from_str(body)
-                        .with_context(|| format!("stored object {} is not JSON", r.id))?,
-                );
+                out.push(body.clone());
             }
         }
         after = page.records.last().map(|r| r.cursor());
@@ -154,16 +160,17 @@ async fn collection_indicators(store: &dyn Store, collection: &str) -> anyhow::R
     Ok(out)
 }
 
-fn build_matcher(objects: Vec<Value>, options: Options) -> (Matcher, usize) {
+fn build_matcher(raws: &[&str], options: Options) -> anyhow::Result<(Matcher, usize)> {
     let mut b = MatcherBuilder::new(options);
     let mut skipped = 0;
-    for o in latest_versions(objects) {
+    for raw in latest_versions(raws) {
+        let o: Value = serde_json::from_str(raw).context("an indicator is not valid JSON")?;
         if let Err(e) = b.add(&o) {
             eprintln!("skipped {e}");
             skipped += 1;
         }
     }
-    (b.build(), skipped)
+    Ok((b.build(), skipped))
 }
 
 /// Count, first and last time of the hits of one indicator in one bucket.
@@ -268,26 +275,26 @@ pub fn run(data_dir: &Path, args: MatchArgs) -> anyhow::Result<ExitCode> {
     };
 
     let loading = Instant::now();
-    let objects = match (&args.indicators, &args.collection, &rt, &store) {
-        (Some(path), _, _, _) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read indicators from {path}"))?;
-            let raws = import::split_objects(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
-            raws.iter()
-                .map(|r| serde_json::from_str(r.get()))
-                .collect::<Result<Vec<Value>, _>>()?
-        }
-        (None, Some(c), Some(rt), Some(store)) => {
-            rt.block_on(collection_indicators(store.as_ref(), c))?
-        }
-        _ => anyhow::bail!("give --indicators FILE or --collection ID"),
-    };
     let options = Options {
         max_partial: args.max_partial.max(1),
         horizon_micros: horizon,
         ..Options::default()
     };
-    let (mut matcher, skipped) = build_matcher(objects, options);
+    let (mut matcher, skipped) = match (&args.indicators, &args.collection, &rt, &store) {
+        (Some(path), _, _, _) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read indicators from {path}"))?;
+            let raws = import::split_objects(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+            let raws: Vec<&str> = raws.iter().map(|r| r.get()).collect();
+            build_matcher(&raws, options)?
+        }
+        (None, Some(c), Some(rt), Some(store)) => {
+            let bodies = rt.block_on(collection_indicators(store.as_ref(), c))?;
+            let raws: Vec<&str> = bodies.iter().map(String::as_str).collect();
+            build_matcher(&raws, options)?
+        }
+        _ => anyhow::bail!("give --indicators FILE or --collection ID"),
+    };
     eprintln!(
         "{} indicators compiled ({} skipped) in {:.2}s",
         matcher.len(),
