@@ -38,7 +38,9 @@ pub fn id_contributing_properties(type_: &str) -> Option<&'static [&'static str]
 
 /// The deterministic identifier of an SCO: `type--UUIDv5(namespace, canonical JSON of its
 /// ID-contributing properties)`. For `hashes`, one hash is used: MD5, else SHA-1, else SHA-256,
-/// else SHA-512, else the first one given.
+/// else SHA-512, else the first one given (algorithm names spelled otherwise, like `sha256`, are
+/// read as the specification's names, as the stix2 library does). The `start` and `end` timestamps of network-traffic
+/// contribute without trailing zeros in their fraction of a second (as the stix2 library does).
 ///
 /// `None` when the type is not a predefined SCO type, when it has no ID-contributing properties
 /// (`process`), or when the object carries none of them (a UUIDv4 must then be used).
@@ -50,6 +52,8 @@ pub fn sco_id(type_: &str, object: &Value) -> Option<String> {
         let Some(v) = obj.get(*p) else { continue };
         if *p == "hashes" {
             contrib.insert((*p).to_string(), choose_one_hash(v.as_object()?)?);
+        } else if let (true, Some(ts)) = (matches!(*p, "start" | "end"), v.as_str()) {
+            contrib.insert((*p).to_string(), Value::String(normalize_timestamp(ts)));
         } else {
             contrib.insert((*p).to_string(), v.clone());
         }
@@ -63,14 +67,53 @@ pub fn sco_id(type_: &str, object: &Value) -> Option<String> {
     Some(format!("{type_}--{uuid}"))
 }
 
+/// Timestamps contribute in their shortest form, as the stix2 library writes them: trailing zeros
+/// of the fraction of a second are dropped, and the fraction too when nothing is left of it.
+fn normalize_timestamp(ts: &str) -> String {
+    match ts.strip_suffix('Z').and_then(|t| t.split_once('.')) {
+        Some((whole, frac)) if frac.bytes().all(|c| c.is_ascii_digit()) => {
+            let frac = frac.trim_end_matches('0');
+            if frac.is_empty() {
+                format!("{whole}Z")
+            } else {
+                format!("{whole}.{frac}Z")
+            }
+        }
+        _ => ts.to_string(),
+    }
+}
+
 fn choose_one_hash(h: &Map<String, Value>) -> Option<Value> {
-    let key = ["MD5", "SHA-1", "SHA-256", "SHA-512"]
+    let named: Vec<(String, &Value)> = h.iter().map(|(k, v)| (hash_name(k), v)).collect();
+    let (key, value) = ["MD5", "SHA-1", "SHA-256", "SHA-512"]
         .into_iter()
-        .find(|k| h.contains_key(*k))
-        .or_else(|| h.keys().next().map(String::as_str))?;
+        .find_map(|want| named.iter().find(|(k, _)| k == want))
+        .or_else(|| named.first())?;
     let mut one = Map::new();
-    one.insert(key.to_string(), h.get(key)?.clone());
+    one.insert(key.clone(), (*value).clone());
     Some(Value::Object(one))
+}
+
+/// The specification's name of a hash algorithm given under another spelling (`sha256`,
+/// `SHA256`, `sha-256` are `SHA-256`), as the stix2 library recognizes them; other names as given.
+fn hash_name(k: &str) -> String {
+    let folded: String = k
+        .chars()
+        .filter(|c| *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    match folded.as_str() {
+        "MD5" => "MD5",
+        "SHA1" => "SHA-1",
+        "SHA256" => "SHA-256",
+        "SHA512" => "SHA-512",
+        "SHA3256" => "SHA3-256",
+        "SHA3512" => "SHA3-512",
+        "SSDEEP" => "SSDEEP",
+        "TLSH" => "TLSH",
+        _ => return k.to_string(),
+    }
+    .to_string()
 }
 
 /// Append the RFC 8785 canonical form of `v` to `out`: object members sorted by the UTF-16 code
