@@ -563,6 +563,9 @@ bad("network-traffic-src-ref-url", "src_ref is an address or domain-name", NET, 
 bad("file-parent-directory-file", "parent_directory_ref is a directory", FILE, {"parent_directory_ref": ARTIFACT["id"]},
     wrong="STIX 2.1 section 6.7: parent_directory_ref MUST be of type directory; the validator checks "
           "reference types only inside observed-data objects")
+bad("registry-key-abbreviated-hive", "registry key hives are spelled out in full", reg,
+    {"key": "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run"})
+bad("url-no-scheme", "url value is an RFC 3986 URL", find("url"), {"value": "c2.example.com/gate.php"})
 # 2.0 objects are checked leniently, but what is checked must hold.
 bad("2.0-modified-before-created", "modified >= created (STIX 2.0 object)", CASES[-2]["object"],
     {"modified": "2016-01-01T00:00:00.000Z"}, version="2.0")

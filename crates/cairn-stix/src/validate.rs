@@ -1831,7 +1831,18 @@ fn sco(ctx: &mut Ctx, o: &Obj, ty: &str) {
         }
         "windows-registry-key" => {
             require_some_property(ctx, o);
-            string(ctx, o, "key");
+            if let Some(k) = string(ctx, o, "key") {
+                let hive = k.split('\\').next().unwrap_or_default();
+                if ["HKLM", "HKCU", "HKCR", "HKU", "HKCC"]
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case(hive))
+                {
+                    ctx.err(
+                        "key",
+                        format!("the hive must be spelled out in full (e.g. HKEY_LOCAL_MACHINE, not {hive})"),
+                    );
+                }
+            }
             ts(ctx, &["modified_time"]);
             ref_prop(ctx, o, "creator_user_ref", Target::Types(USER_ACCOUNT));
             integer(ctx, o, "number_of_subkeys", 0, i64::MAX);
