@@ -156,19 +156,60 @@ pub(crate) fn is_language_tag(s: &str) -> bool {
         && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_alphanumeric()))
 }
 
-/// A URL per RFC 3986: a scheme (`alpha *( alpha / digit / "+" / "-" / "." )`) then `:` and no
-/// whitespace.
+/// A URI per RFC 3986: a scheme (`alpha *( alpha / digit / "+" / "-" / "." )`), `:`, then only
+/// unreserved, reserved and percent-encoded characters (ASCII; no spaces).
 fn is_url(s: &str) -> bool {
     let Some((scheme, rest)) = s.split_once(':') else {
         return false;
     };
     let mut sc = scheme.bytes();
-    matches!(sc.next(), Some(c) if c.is_ascii_alphabetic())
-        && sc.all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
-        && !rest.is_empty()
-        && !s
-            .bytes()
-            .any(|c| c.is_ascii_whitespace() || c.is_ascii_control())
+    if !matches!(sc.next(), Some(c) if c.is_ascii_alphabetic())
+        || !sc.all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+    {
+        return false;
+    }
+    let b = rest.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'%' {
+            match (b.get(i + 1), b.get(i + 2)) {
+                (Some(x), Some(y)) if x.is_ascii_hexdigit() && y.is_ascii_hexdigit() => i += 3,
+                _ => return false,
+            }
+            continue;
+        }
+        let ok = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b':'
+                    | b'/'
+                    | b'?'
+                    | b'#'
+                    | b'['
+                    | b']'
+                    | b'@'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+            );
+        if !ok {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 fn is_ipv4(s: &str) -> bool {
@@ -2024,6 +2065,30 @@ mod tests {
         assert!(selector_resolves(o, "name"));
         assert!(!selector_resolves(o, "a_b.[1]"));
         assert!(!selector_resolves(o, "name.x"));
+    }
+
+    #[test]
+    fn urls() {
+        for u in [
+            "https://c2.example.com/gate.php?a=1&b=%20",
+            "mailto:x@y",
+            "urn:isbn:123",
+            "https://[::1]/",
+            "x:",
+        ] {
+            assert!(is_url(u), "{u}");
+        }
+        for u in [
+            "https://c2.example.com/a?q=\u{fc}",
+            "http://a b",
+            "c2.example.com",
+            "https://x.com/%zz",
+            "https://x.com/a|b",
+            "http://x.com/<a>",
+            "1http://x",
+        ] {
+            assert!(!is_url(u), "{u}");
+        }
     }
 
     #[test]
