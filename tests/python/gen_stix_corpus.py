@@ -391,6 +391,7 @@ bad("indicator-no-pattern-type", "indicator requires pattern_type", ind, drop=["
 bad("indicator-no-valid-from", "indicator requires valid_from", ind, drop=["valid_from"])
 bad("indicator-valid-until-equal", "valid_until > valid_from", ind, {"valid_until": ind["valid_from"]})
 bad("indicator-valid-until-before", "valid_until > valid_from", ind, {"valid_until": "2023-01-01T00:00:00Z"})
+bad("indicator-pattern-syntax", "a stix pattern must parse", ind, {"pattern": "[ipv4-addr:value = '198.51.100.3'"})
 bad("indicator-valid-from-bad", "valid_from is a timestamp", ind, {"valid_from": "yesterday"})
 bad("infrastructure-no-name", "infrastructure requires name", find("infrastructure"), drop=["name"])
 bad("infrastructure-last-before-first", "infrastructure last_seen >= first_seen", find("infrastructure"),

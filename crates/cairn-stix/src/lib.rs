@@ -9,6 +9,8 @@
 //! - [`validate_object`]: checks one object against the MUST rules of STIX 2.1 and returns its
 //!   [`ObjectMeta`], or every [`ValidationError`] found (each names the object id, property and rule).
 //! - [`validate_bundle`]: checks a bundle envelope and each of its objects.
+//! - [`ValidateOptions`]: checks other crates plug in ([`validate_object_with`],
+//!   [`validate_bundle_with`]), such as parsing STIX patterns with cairn-pattern.
 //! - [`sco_id`]: the deterministic UUIDv5 identifier of a cyber-observable object, built from the
 //!   [`canonical_json`] of its ID-contributing properties.
 //! - [`Category`]: SDO, SRO, SCO, meta object, bundle or custom, per type name ([`category`]).
@@ -58,9 +60,29 @@ impl ObjectMeta {
     }
 }
 
+/// A pattern checker: `Err` holds the reason the pattern is not valid.
+pub type PatternCheck = fn(&str) -> Result<(), String>;
+
+/// Checks a caller may plug into validation. They live in other crates (cairn-stix does not
+/// depend on them).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ValidateOptions {
+    /// Checks the `pattern` of indicators whose `pattern_type` is "stix"; `Err` holds the reason.
+    /// `None`: patterns are not parsed.
+    pub stix_pattern: Option<PatternCheck>,
+}
+
 /// Validate one STIX object (not a bundle) and return its metadata.
 pub fn validate_object(value: &Value) -> Result<ObjectMeta, Vec<ValidationError>> {
-    validate::validate_object(value)
+    validate::validate_object(value, ValidateOptions::default())
+}
+
+/// [`validate_object`] with the extra checks of `options`.
+pub fn validate_object_with(
+    value: &Value,
+    options: &ValidateOptions,
+) -> Result<ObjectMeta, Vec<ValidationError>> {
+    validate::validate_object(value, *options)
 }
 
 /// The result of validating one object of a bundle.
@@ -70,7 +92,15 @@ pub type ObjectResult = Result<ObjectMeta, Vec<ValidationError>>;
 /// then every object in it, in order. `Err` holds the envelope's errors (objects are then not
 /// examined); `Ok` holds one result per object.
 pub fn validate_bundle(value: &Value) -> Result<Vec<ObjectResult>, Vec<ValidationError>> {
-    validate::validate_bundle(value)
+    validate::validate_bundle(value, ValidateOptions::default())
+}
+
+/// [`validate_bundle`] with the extra checks of `options`.
+pub fn validate_bundle_with(
+    value: &Value,
+    options: &ValidateOptions,
+) -> Result<Vec<ObjectResult>, Vec<ValidationError>> {
+    validate::validate_bundle(value, *options)
 }
 
 mod validate;

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::vocab::{self, Category};
-use crate::{ObjectMeta, Timestamp, ValidationError};
+use crate::{ObjectMeta, Timestamp, ValidateOptions, ValidationError};
 
 type Obj = Map<String, Value>;
 
@@ -14,6 +14,7 @@ type Obj = Map<String, Value>;
 struct Ctx {
     id: String,
     errs: Vec<ValidationError>,
+    options: ValidateOptions,
 }
 
 impl Ctx {
@@ -839,6 +840,7 @@ fn predefined_extension(ctx: &mut Ctx, ty: &str, k: &str, e: &Obj, path: &str) {
     let mut sub = Ctx {
         id: ctx.id.clone(),
         errs: Vec::new(),
+        options: ctx.options,
     };
     let allowed_on: Option<&str> = match k {
         "archive-ext" | "ntfs-ext" | "pdf-ext" | "raster-image-ext" | "windows-pebinary-ext" => {
@@ -1031,7 +1033,10 @@ fn predefined_extension(ctx: &mut Ctx, ty: &str, k: &str, e: &Obj, path: &str) {
 /// Properties whose names the specification reserves; they must not be used.
 const RESERVED_PROPERTIES: &[&str] = &["action", "severity", "username", "phone_numbers"];
 
-pub(crate) fn validate_object(value: &Value) -> Result<ObjectMeta, Vec<ValidationError>> {
+pub(crate) fn validate_object(
+    value: &Value,
+    options: ValidateOptions,
+) -> Result<ObjectMeta, Vec<ValidationError>> {
     let Some(o) = value.as_object() else {
         return Err(vec![ValidationError {
             object_id: "<no id>".into(),
@@ -1046,6 +1051,7 @@ pub(crate) fn validate_object(value: &Value) -> Result<ObjectMeta, Vec<Validatio
     let mut ctx = Ctx {
         id: id.to_string(),
         errs: Vec::new(),
+        options,
     };
 
     // type
@@ -1259,8 +1265,14 @@ fn sdo(ctx: &mut Ctx, o: &Obj, ty: &str) {
         }
         "indicator" => {
             req(ctx, o, &["pattern", "pattern_type", "valid_from"]);
-            string(ctx, o, "pattern");
-            string(ctx, o, "pattern_type");
+            let pattern = string(ctx, o, "pattern");
+            let pattern_type = string(ctx, o, "pattern_type");
+            if let (Some(p), Some("stix"), Some(check)) =
+                (pattern, pattern_type, ctx.options.stix_pattern)
+                && let Err(e) = check(p)
+            {
+                ctx.err("pattern", format!("not a valid STIX pattern: {e}"));
+            }
             string(ctx, o, "pattern_version");
             string_list(ctx, o, "indicator_types");
             ts_pair(ctx, o, "valid_from", "valid_until", true);
@@ -1981,6 +1993,7 @@ fn require_some_property(ctx: &mut Ctx, o: &Obj) {
 
 pub(crate) fn validate_bundle(
     value: &Value,
+    options: ValidateOptions,
 ) -> Result<Vec<crate::ObjectResult>, Vec<ValidationError>> {
     let Some(o) = value.as_object() else {
         return Err(vec![ValidationError {
@@ -1993,6 +2006,7 @@ pub(crate) fn validate_bundle(
     let mut ctx = Ctx {
         id: id.to_string(),
         errs: Vec::new(),
+        options,
     };
     if o.get("type").and_then(Value::as_str) != Some("bundle") {
         ctx.err("type", "must be \"bundle\"");
@@ -2019,7 +2033,10 @@ pub(crate) fn validate_bundle(
     if !ctx.errs.is_empty() {
         return Err(ctx.errs);
     }
-    Ok(objects.iter().map(validate_object).collect())
+    Ok(objects
+        .iter()
+        .map(|o| validate_object(o, options))
+        .collect())
 }
 
 #[cfg(test)]

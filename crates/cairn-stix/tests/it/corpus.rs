@@ -2,16 +2,30 @@
 //! stix2-validator, except where the fixture documents that the validator contradicts the
 //! specification; then the verdict follows the specification.
 
-use cairn_stix::{ValidationError, validate_bundle, validate_object};
+use cairn_stix::{
+    ValidateOptions, ValidationError, validate_bundle, validate_bundle_with, validate_object,
+    validate_object_with,
+};
 use serde_json::Value;
 
 use crate::fixture;
+
+/// STIX patterns are parsed by cairn-pattern, as the `cairn` binary does.
+fn stix_pattern(p: &str) -> Result<(), String> {
+    cairn_pattern::validate(p)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+const OPTIONS: ValidateOptions = ValidateOptions {
+    stix_pattern: Some(stix_pattern),
+};
 
 fn verdict(case: &Value) -> Result<(), Vec<ValidationError>> {
     let obj = &case["object"];
     match case["kind"].as_str() {
         Some("bundle") => {
-            let results = validate_bundle(obj)?;
+            let results = validate_bundle_with(obj, &OPTIONS)?;
             let errs: Vec<ValidationError> = results
                 .into_iter()
                 .filter_map(Result::err)
@@ -19,7 +33,7 @@ fn verdict(case: &Value) -> Result<(), Vec<ValidationError>> {
                 .collect();
             if errs.is_empty() { Ok(()) } else { Err(errs) }
         }
-        _ => validate_object(obj).map(|_| ()),
+        _ => validate_object_with(obj, &OPTIONS).map(|_| ()),
     }
 }
 
@@ -75,7 +89,7 @@ fn errors_name_object_property_and_rule() {
         if case["expect"] != "invalid" || case["kind"] == "bundle" {
             continue;
         }
-        let errs = validate_object(&case["object"]).expect_err("invalid case");
+        let errs = validate_object_with(&case["object"], &OPTIONS).expect_err("invalid case");
         for e in &errs {
             assert!(!e.rule.is_empty(), "{}: empty rule", case["name"]);
             if let Some(id) = case["object"]["id"].as_str() {
@@ -107,7 +121,7 @@ fn meta_reports_spec_version_and_times() {
             continue;
         }
         let obj = &case["object"];
-        let meta = validate_object(obj).expect("valid case");
+        let meta = validate_object_with(obj, &OPTIONS).expect("valid case");
         assert_eq!(meta.id, obj["id"].as_str().unwrap());
         assert_eq!(meta.type_, obj["type"].as_str().unwrap());
         let want = obj["spec_version"].as_str().unwrap_or("2.0");
@@ -144,6 +158,12 @@ fn bundle_reports_each_object() {
         .find(|c| c["name"] == "invalid/bundle-invalid-member")
         .expect("bundle case");
     let results = validate_bundle(&case["object"]).expect("envelope is valid");
+    assert_eq!(
+        results.len(),
+        validate_bundle_with(&case["object"], &OPTIONS)
+            .unwrap()
+            .len()
+    );
     let n = results.len();
     assert!(results[..n - 1].iter().all(Result::is_ok));
     let errs = results[n - 1].as_ref().expect_err("last member is invalid");
@@ -217,4 +237,19 @@ fn mutated_corpus_objects_never_panic() {
         }
     }
     assert!(checked > 10_000, "only {checked} mutations checked");
+}
+
+#[test]
+fn pattern_check_is_only_applied_when_plugged_in() {
+    let corpus = fixture("stix_corpus.json");
+    let case = corpus
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "invalid/indicator-pattern-syntax")
+        .expect("pattern case");
+    assert!(validate_object(&case["object"]).is_ok());
+    let errs = validate_object_with(&case["object"], &OPTIONS).unwrap_err();
+    assert_eq!(errs.len(), 1);
+    assert_eq!(errs[0].property, "pattern");
 }

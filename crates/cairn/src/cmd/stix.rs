@@ -9,9 +9,20 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use cairn_stix::{ValidationError, validate_bundle, validate_object};
+use cairn_stix::{ValidateOptions, ValidationError, validate_bundle_with, validate_object_with};
 use clap::Args;
 use serde_json::{Value, json};
+
+/// Indicators with `pattern_type` "stix" must carry a pattern cairn-pattern can parse.
+const OPTIONS: ValidateOptions = ValidateOptions {
+    stix_pattern: Some(stix_pattern),
+};
+
+fn stix_pattern(p: &str) -> Result<(), String> {
+    cairn_pattern::validate(p)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
@@ -73,7 +84,7 @@ fn validate_value(v: &Value, out: &mut impl Write, tally: &mut Tally) -> anyhow:
             }
         }
         Value::Object(o) if o.get("type").and_then(Value::as_str) == Some("bundle") => {
-            match validate_bundle(v) {
+            match validate_bundle_with(v, &OPTIONS) {
                 Err(errs) => emit_errors(out, o.get("id").and_then(Value::as_str), &errs, tally)?,
                 Ok(results) => {
                     let objects = o.get("objects").and_then(Value::as_array);
@@ -92,7 +103,7 @@ fn validate_value(v: &Value, out: &mut impl Write, tally: &mut Tally) -> anyhow:
         }
         _ => {
             let id = v.get("id").and_then(Value::as_str);
-            match validate_object(v) {
+            match validate_object_with(v, &OPTIONS) {
                 Ok(_) => emit(out, id, &[], tally)?,
                 Err(errs) => emit_errors(out, id, &errs, tally)?,
             }
