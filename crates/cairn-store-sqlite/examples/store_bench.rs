@@ -16,6 +16,46 @@ use cairn_store::{NewVersion, ObjectQuery, Store};
 use cairn_store_sqlite::SqliteStore;
 use uuid::Uuid;
 
+/// CPU seconds (user + system) this process has used, from /proc (0 where unavailable): the
+/// machine may be shared, so wall-clock rates are shown beside per-CPU-second rates.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Wall-clock and CPU rates of `n` items done since (`wall`, `cpu`).
+struct Rate {
+    wall: f64,
+    cpu: f64,
+}
+
+impl Rate {
+    fn since(n: usize, wall: Instant, cpu: f64) -> Rate {
+        let w = wall.elapsed().as_secs_f64();
+        let c = (cpu_seconds() - cpu).max(0.01);
+        Rate {
+            wall: n as f64 / w,
+            cpu: n as f64 / c,
+        }
+    }
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:>9.0} objects/s wall, {:>9.0} objects per CPU-second",
+            self.wall, self.cpu
+        )
+    }
+}
+
 fn object(n: usize) -> NewVersion {
     let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, &(n as u64).to_le_bytes());
     let (a, b, c) = ((n >> 16) & 255, (n >> 8) & 255, n & 255);
@@ -38,22 +78,22 @@ fn object(n: usize) -> NewVersion {
     ))
 }
 
-async fn ingest(s: &dyn Store, f: &Fixture, n: usize, batch: usize) -> f64 {
+async fn ingest(s: &dyn Store, f: &Fixture, n: usize, batch: usize) -> Rate {
     let objects: Vec<NewVersion> = (0..n).map(object).collect();
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), cpu_seconds());
     for chunk in objects.chunks(batch) {
         f.add(s, chunk.to_vec()).await;
     }
-    n as f64 / start.elapsed().as_secs_f64()
+    Rate::since(n, start, cpu)
 }
 
-async fn read_all(s: &dyn Store, f: &Fixture, with_bodies: bool) -> (usize, f64) {
+async fn read_all(s: &dyn Store, f: &Fixture, with_bodies: bool) -> (usize, Rate) {
     let mut q = ObjectQuery {
         limit: 1000,
         with_bodies,
         ..f.query()
     };
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), cpu_seconds());
     let mut n = 0;
     loop {
         let page = s.query(&q).await.expect("query");
@@ -63,12 +103,12 @@ async fn read_all(s: &dyn Store, f: &Fixture, with_bodies: bool) -> (usize, f64)
         }
         q.after = page.records.last().map(|r| r.cursor());
     }
-    (n, n as f64 / start.elapsed().as_secs_f64())
+    (n, Rate::since(n, start, cpu))
 }
 
 /// Mean microseconds of an `ids=[one id]` query (default selection, with body).
-async fn lookups(s: &dyn Store, f: &Fixture, n: usize, rounds: usize) -> f64 {
-    let start = Instant::now();
+async fn lookups(s: &dyn Store, f: &Fixture, n: usize, rounds: usize) -> (f64, f64) {
+    let (start, cpu) = (Instant::now(), cpu_seconds());
     for k in 0..rounds {
         let i = (k * 7919) % n;
         let q = ObjectQuery {
@@ -79,7 +119,8 @@ async fn lookups(s: &dyn Store, f: &Fixture, n: usize, rounds: usize) -> f64 {
         let page = s.query(&q).await.expect("query");
         assert_eq!(page.records.len(), 1, "object {i} present once");
     }
-    start.elapsed().as_secs_f64() * 1e6 / rounds as f64
+    let per = |secs: f64| secs * 1e6 / rounds as f64;
+    (per(start.elapsed().as_secs_f64()), per(cpu_seconds() - cpu))
 }
 
 async fn run(dir: &Path, n: usize, big: usize) {
@@ -88,25 +129,29 @@ async fn run(dir: &Path, n: usize, big: usize) {
     for batch in [100, 1000] {
         let f = Fixture::new(&s, &format!("ingest{batch}")).await;
         let rate = ingest(&s, &f, n, batch).await;
-        println!("ingest, batches of {batch:>4}: {rate:>9.0} objects/s");
+        println!("ingest, batches of {batch:>4}: {rate}");
         if batch == 1000 {
             let (count, rate) = read_all(&s, &f, true).await;
-            println!("paged read, limit 1000, bodies ({count}): {rate:>9.0} objects/s");
+            println!("paged read, limit 1000, bodies ({count}): {rate}");
             let (count, rate) = read_all(&s, &f, false).await;
-            println!("paged read, limit 1000, manifest ({count}): {rate:>9.0} objects/s");
+            println!("paged read, limit 1000, manifest ({count}): {rate}");
             let dup = Fixture {
                 root: f.root.clone(),
                 collection: f.collection,
             };
             let rate = ingest(&s, &dup, n, batch).await;
-            println!("re-post of the same {n} (all duplicates): {rate:>9.0} objects/s");
+            println!("re-post of the same {n} (all duplicates): {rate}");
         }
     }
     for size in [10_000, big] {
         let f = Fixture::new(&s, &format!("lookup{size}")).await;
         let rate = ingest(&s, &f, size, 1000).await;
-        let us = lookups(&s, &f, size, 2000).await;
-        println!("ids=[one id] in a collection of {size:>8}: {us:>7.1} µs/lookup (ingest {rate:.0}/s)");
+        let (wall, cpu) = lookups(&s, &f, size, 5000).await;
+        println!(
+            "ids=[one id] in a collection of {size:>8}: {wall:>7.1} µs wall, {cpu:>6.1} µs CPU \
+             per lookup (ingest {:.0}/s wall)",
+            rate.wall
+        );
     }
     let bytes = std::fs::metadata(s.path()).map(|m| m.len()).unwrap_or(0);
     println!("database file: {} MB", bytes / 1_000_000);

@@ -331,8 +331,21 @@ impl Sql {
     }
 }
 
-fn json_list(items: &[String]) -> String {
-    serde_json::to_string(items).expect("strings serialize")
+/// Lists up to this long are bound one parameter per value (`IN (?, ?)`); longer ones as one
+/// JSON array read with `json_each`.
+const INLINE_LIST: usize = 32;
+
+impl Sql {
+    /// The right-hand side of an `IN` over `items`: `(?3, ?4)` or `(SELECT value FROM json_each(?3))`.
+    fn list(&mut self, items: &[String]) -> String {
+        if items.len() <= INLINE_LIST {
+            let ps: Vec<String> = items.iter().map(|i| self.arg(i.clone())).collect();
+            format!("({})", ps.join(", "))
+        } else {
+            let json = serde_json::to_string(items).expect("strings serialize");
+            format!("(SELECT value FROM json_each({}))", self.arg(json))
+        }
+    }
 }
 
 /// The selection of `versions` (and spec versions) as a WHERE fragment; returns whether it is
@@ -362,18 +375,16 @@ fn selection(sql: &mut Sql, spec_versions: &[String], vf: &VersionFilter) -> (St
             parts.push("v.dflt_first = 1".to_string());
         }
         if !exact.is_empty() {
-            let p = sql.arg(json_list(exact));
-            parts.push(format!(
-                "v.version_key IN (SELECT value FROM json_each({p}))"
-            ));
+            let p = sql.list(exact);
+            parts.push(format!("v.version_key IN {p}"));
         }
         return (
             format!("v.latest_spec = 1 AND ({})", parts.join(" OR ")),
             false,
         );
     }
-    let sp = sql.arg(json_list(spec_versions));
-    let eligible = format!("v.spec_version IN (SELECT value FROM json_each({sp}))");
+    let sp = sql.list(spec_versions);
+    let eligible = format!("v.spec_version IN {sp}");
     if all {
         return (eligible, false);
     }
@@ -383,15 +394,13 @@ fn selection(sql: &mut Sql, spec_versions: &[String], vf: &VersionFilter) -> (St
             parts.push(format!(
                 "v.version_key = (SELECT {agg}(w.version_key) FROM versions AS w \
                  WHERE w.coll = v.coll AND w.id = v.id \
-                 AND w.spec_version IN (SELECT value FROM json_each({sp})))"
+                 AND w.spec_version IN {sp})"
             ));
         }
     }
     if !exact.is_empty() {
-        let p = sql.arg(json_list(exact));
-        parts.push(format!(
-            "v.version_key IN (SELECT value FROM json_each({p}))"
-        ));
+        let p = sql.list(exact);
+        parts.push(format!("v.version_key IN {p}"));
     }
     (format!("{eligible} AND ({})", parts.join(" OR ")), false)
 }
@@ -409,12 +418,12 @@ fn build_query(seq: i64, q: &ObjectQuery) -> (String, SqliteArguments) {
         cond.push(format!("v.id = {p}"));
     }
     if !q.ids.is_empty() {
-        let p = sql.arg(json_list(&q.ids));
-        cond.push(format!("v.id IN (SELECT value FROM json_each({p}))"));
+        let p = sql.list(&q.ids);
+        cond.push(format!("v.id IN {p}"));
     }
     if !q.types.is_empty() {
-        let p = sql.arg(json_list(&q.types));
-        cond.push(format!("v.type IN (SELECT value FROM json_each({p}))"));
+        let p = sql.list(&q.types);
+        cond.push(format!("v.type IN {p}"));
     }
     if let Some(t) = q.added_after {
         let p = sql.arg(t);
@@ -428,7 +437,9 @@ fn build_query(seq: i64, q: &ObjectQuery) -> (String, SqliteArguments) {
             "(v.date_added, v.id, v.version_key) > ({a}, {b}, {k})"
         ));
     }
-    let limit = sql.arg(i64::try_from(q.limit.saturating_add(1)).unwrap_or(i64::MAX));
+    // A literal, not a parameter: SQLite re-prepares a statement on every run when a bound
+    // value feeds its LIMIT.
+    let limit = i64::try_from(q.limit.saturating_add(1)).unwrap_or(i64::MAX);
     let index = if by_id {
         "versions_by_id"
     } else if is_default {

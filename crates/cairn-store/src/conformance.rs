@@ -969,6 +969,48 @@ async fn id_and_type_filters(s: &dyn Store) {
         ..f.query()
     };
     assert!(fetch(s, &q).await.is_empty(), "{C}: unknown id");
+    // Long value lists (a backend may bind them differently) behave the same.
+    let mut many: Vec<String> = (0..200)
+        .map(|i| format!("indicator--{}", Uuid::new_v5(&Uuid::NAMESPACE_URL, &[i])))
+        .collect();
+    many.push(fx["malware_20"].id.clone());
+    many.insert(17, fx["indicator_m1"].id.clone());
+    let mut versions: Vec<String> = (0..100)
+        .map(|i| format!("2001-01-01T00:00:{:02}.{i:03}Z", i % 60))
+        .collect();
+    versions.push("2016-12-25T12:30:59.444Z".into());
+    let q = ObjectQuery {
+        ids: many.clone(),
+        ..f.query()
+    };
+    assert_eq!(
+        ids_versions(&fetch(s, &q).await),
+        p(&["indicator_m3", "malware_21"]),
+        "{C}: 202 ids"
+    );
+    let q = ObjectQuery {
+        ids: many,
+        types: (0..50)
+            .map(|i| format!("x-type-{i}"))
+            .chain(["indicator".into()])
+            .collect(),
+        versions: vf(
+            false,
+            false,
+            false,
+            &versions.iter().map(String::as_str).collect::<Vec<_>>(),
+        ),
+        spec_versions: (0..40)
+            .map(|i| format!("1.{i}"))
+            .chain(["2.1".into()])
+            .collect(),
+        ..f.query()
+    };
+    assert_eq!(
+        ids_versions(&fetch(s, &q).await),
+        p(&["indicator_m2"]),
+        "{C}: long lists of ids, types, versions and spec versions"
+    );
 }
 
 async fn added_after(s: &dyn Store) {
