@@ -1,5 +1,6 @@
-//! Per-comparison state prepared once at parse time: regexes for `MATCHES` and `LIKE`,
-//! parsed networks for `ISSUBSET`/`ISSUPERSET`.
+//! Per-comparison state prepared from the literal: `LIKE` wildcards (parsed at parse time),
+//! `MATCHES` regexes (compiled on first use and kept), parsed networks for
+//! `ISSUBSET`/`ISSUPERSET`.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
@@ -8,17 +9,32 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::ast::{ComparisonOp, Literal};
 
+/// One element of a `LIKE` pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LikeItem {
+    /// `%`: any run of characters (newlines included).
+    Any,
+    /// `_`: exactly one character.
+    One,
+    Char(char),
+}
+
 /// Compiled form of a comparison's right-hand side.
 #[derive(Debug, Clone)]
 pub(crate) enum Compiled {
     None,
-    /// `MATCHES` and `LIKE`. `text` searches strings. When every code point of the (NFC)
-    /// pattern is below 256 (`latin1`), binary values are searched too: by `MATCHES` with a
-    /// byte regex compiled on first use from `byte_source`, by `LIKE` as UTF-8 text.
-    Regex {
-        text: Result<regex::Regex, String>,
+    /// `LIKE`, NFC-normalized. `latin1`: every code point is below 256, so binary values
+    /// are compared too (as UTF-8 text).
+    Like {
+        items: Vec<LikeItem>,
         latin1: bool,
-        byte_source: String,
+    },
+    /// `MATCHES`, NFC-normalized. The text regex is compiled on first use; when `latin1`,
+    /// binary values are searched with a byte regex (also compiled on first use).
+    Regex {
+        source: String,
+        latin1: bool,
+        text: OnceLock<Result<regex::Regex, String>>,
         bytes: OnceLock<Option<regex::bytes::Regex>>,
     },
     /// `ISSUBSET` / `ISSUPERSET` literal, `None` when it is not an address or CIDR.
@@ -33,71 +49,114 @@ impl PartialEq for Compiled {
 }
 
 impl Compiled {
-    /// The byte regex of a Latin-1 `MATCHES` pattern, compiled on first use.
-    pub(crate) fn byte_regex(&self) -> Option<&regex::bytes::Regex> {
-        match self {
-            Compiled::Regex {
-                latin1: true,
-                byte_source,
-                bytes,
-                ..
-            } if !byte_source.is_empty() => bytes
-                .get_or_init(|| regex::bytes::Regex::new(byte_source).ok())
-                .as_ref(),
-            _ => None,
-        }
-    }
-
     pub(crate) fn new(op: ComparisonOp, literal: &Literal) -> Compiled {
         let Literal::Str(s) = literal else {
             return Compiled::None;
         };
         match op {
             ComparisonOp::Matches => {
-                let nfc: String = s.nfc().collect();
-                let text = regex::Regex::new(&format!("(?s){nfc}")).map_err(|e| e.to_string());
-                let latin1 = nfc.chars().all(|c| (c as u32) < 256);
-                let mut byte_source = String::new();
-                if latin1 {
-                    // Bytes mode: every pattern character stands for one byte.
-                    byte_source.push_str("(?s-u)");
-                    for c in nfc.chars() {
-                        if (c as u32) >= 128 {
-                            byte_source.push_str(&format!("\\x{:02X}", c as u32));
-                        } else {
-                            byte_source.push(c);
-                        }
-                    }
-                }
+                let source: String = s.nfc().collect();
                 Compiled::Regex {
-                    text,
-                    latin1,
-                    byte_source,
+                    latin1: source.chars().all(|c| (c as u32) < 256),
+                    source,
+                    text: OnceLock::new(),
                     bytes: OnceLock::new(),
                 }
             }
             ComparisonOp::Like => {
                 let nfc: String = s.nfc().collect();
-                let mut re = String::from("(?s)\\A");
-                for c in nfc.chars() {
-                    match c {
-                        '%' => re.push_str(".*"),
-                        '_' => re.push('.'),
-                        c => re.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
-                    }
-                }
-                re.push_str("\\z");
-                Compiled::Regex {
-                    text: regex::Regex::new(&re).map_err(|e| e.to_string()),
+                let items = nfc
+                    .chars()
+                    .map(|c| match c {
+                        '%' => LikeItem::Any,
+                        '_' => LikeItem::One,
+                        c => LikeItem::Char(c),
+                    })
+                    .collect();
+                Compiled::Like {
+                    items,
                     latin1: nfc.chars().all(|c| (c as u32) < 256),
-                    byte_source: String::new(),
-                    bytes: OnceLock::new(),
                 }
             }
             ComparisonOp::IsSubset | ComparisonOp::IsSuperset => Compiled::Net(Net::parse(s)),
             _ => Compiled::None,
         }
     }
+
+    /// The text regex of a `MATCHES` comparison (compiled on first call), or why it cannot be
+    /// compiled. `None` for other operators.
+    pub(crate) fn text_regex(&self) -> Option<&Result<regex::Regex, String>> {
+        match self {
+            Compiled::Regex { source, text, .. } => Some(text.get_or_init(|| {
+                regex::Regex::new(&format!("(?s){source}")).map_err(|e| e.to_string())
+            })),
+            _ => None,
+        }
+    }
+
+    /// The byte regex of a Latin-1 `MATCHES` pattern, compiled on first use: every pattern
+    /// character stands for one byte.
+    pub(crate) fn byte_regex(&self) -> Option<&regex::bytes::Regex> {
+        match self {
+            Compiled::Regex {
+                source,
+                latin1: true,
+                bytes,
+                ..
+            } => bytes
+                .get_or_init(|| {
+                    let mut b = String::from("(?s-u)");
+                    for c in source.chars() {
+                        if (c as u32) >= 128 {
+                            b.push_str(&format!("\\x{:02X}", c as u32));
+                        } else {
+                            b.push(c);
+                        }
+                    }
+                    regex::bytes::Regex::new(&b).ok()
+                })
+                .as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// Does `s` (already NFC) match the `LIKE` items? `%` may span newlines.
+pub(crate) fn like_match(p: &[LikeItem], s: &str) -> bool {
+    let s: Vec<char> = s.chars().collect();
+    let (mut pi, mut si) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if let Some(item) = p.get(pi) {
+            match *item {
+                LikeItem::Any => {
+                    star = Some((pi, si));
+                    pi += 1;
+                    continue;
+                }
+                LikeItem::One => {
+                    pi += 1;
+                    si += 1;
+                    continue;
+                }
+                LikeItem::Char(c) if c == s[si] => {
+                    pi += 1;
+                    si += 1;
+                    continue;
+                }
+                LikeItem::Char(_) => {}
+            }
+        }
+        match star {
+            Some((sp, ss)) => {
+                pi = sp + 1;
+                si = ss + 1;
+                star = Some((sp, ss + 1));
+            }
+            None => return false,
+        }
+    }
+    p[pi.min(p.len())..].iter().all(|i| *i == LikeItem::Any)
 }
 
 /// An IPv4 or IPv6 network (a bare address is a full-length prefix).

@@ -11,7 +11,7 @@ use unicode_normalization::{UnicodeNormalization, is_nfc_quick};
 use crate::ast::{
     Comparison, ComparisonExpr, ComparisonOp, Literal, ObservationExpr, PathStep, Qualifier,
 };
-use crate::compiled::{Compiled, Net};
+use crate::compiled::{Compiled, Net, like_match};
 use crate::error::ObservationError;
 use crate::parser::decode_hex;
 use crate::time::parse_timestamp;
@@ -48,6 +48,63 @@ const NON_SCO_TYPES: &[&str] = &[
     "vulnerability",
 ];
 
+/// FNV-1a: object ids are short and trusted enough for a fast non-keyed hash here (the maps
+/// live for one evaluation call).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
+/// Property lookup: a linear scan over small objects (cheaper than hashing the key),
+/// the map's own index for larger ones.
+#[inline]
+fn prop<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
+    let Value::Object(m) = v else {
+        return None;
+    };
+    if m.len() <= 12 {
+        m.iter().find(|(k, _)| k.as_str() == key).map(|(_, x)| x)
+    } else {
+        m.get(key)
+    }
+}
+
+/// One object of an observation, with its id and type looked up once.
+#[derive(Debug, Clone, Copy)]
+struct Obj<'a> {
+    id: &'a str,
+    ty: &'a str,
+    value: &'a Value,
+}
+
+impl<'a> Obj<'a> {
+    fn of(value: &'a Value) -> Option<Obj<'a>> {
+        Some(Obj {
+            id: prop(value, "id")?.as_str()?,
+            ty: prop(value, "type").and_then(Value::as_str).unwrap_or(""),
+            value,
+        })
+    }
+}
+
 /// One observed-data SDO as the evaluator sees it.
 #[derive(Debug, Clone)]
 pub struct Observation<'a> {
@@ -57,9 +114,9 @@ pub struct Observation<'a> {
     pub last_observed: i128,
     /// How many identical observation instances this stands for (≥ 1).
     pub number_observed: u64,
-    objects: Vec<(&'a str, &'a Value)>,
+    objects: Vec<Obj<'a>>,
     /// Id → position in `objects`, built only for larger observations.
-    index: Option<HashMap<&'a str, usize>>,
+    index: Option<FastMap<&'a str, usize>>,
 }
 
 /// Observations with more objects than this get a hash index for reference resolution.
@@ -74,25 +131,36 @@ impl<'a> Observation<'a> {
         number_observed: u64,
         objects: impl IntoIterator<Item = &'a Value>,
     ) -> Observation<'a> {
-        let all = objects
-            .into_iter()
-            .filter_map(|o| Some((o.get("id")?.as_str()?, o)));
-        let mut v: Vec<(&'a str, &'a Value)> = Vec::new();
-        let mut index: Option<HashMap<&'a str, usize>> = None;
-        for (id, o) in all {
+        Observation::from_objs(
+            first_observed,
+            last_observed,
+            number_observed,
+            objects.into_iter().filter_map(Obj::of),
+        )
+    }
+
+    fn from_objs(
+        first_observed: i128,
+        last_observed: i128,
+        number_observed: u64,
+        all: impl Iterator<Item = Obj<'a>>,
+    ) -> Observation<'a> {
+        let mut v: Vec<Obj<'a>> = Vec::new();
+        let mut index: Option<FastMap<&'a str, usize>> = None;
+        for o in all {
             let found = match &index {
-                Some(ix) => ix.get(id).copied(),
-                None => v.iter().position(|(i, _)| *i == id),
+                Some(ix) => ix.get(o.id).copied(),
+                None => v.iter().position(|x| x.id == o.id),
             };
             match found {
-                Some(i) => v[i].1 = o,
+                Some(i) => v[i] = o,
                 None => {
                     if let Some(ix) = &mut index {
-                        ix.insert(id, v.len());
+                        ix.insert(o.id, v.len());
                     }
-                    v.push((id, o));
+                    v.push(o);
                     if index.is_none() && v.len() > INDEX_FROM {
-                        index = Some(v.iter().enumerate().map(|(i, (id, _))| (*id, i)).collect());
+                        index = Some(v.iter().enumerate().map(|(i, x)| (x.id, i)).collect());
                     }
                 }
             }
@@ -101,8 +169,8 @@ impl<'a> Observation<'a> {
             first_observed,
             last_observed,
             number_observed,
-            index,
             objects: v,
+            index,
         }
     }
 
@@ -112,61 +180,65 @@ impl<'a> Observation<'a> {
         observed_data: &'a Value,
         scos: &HashMap<&str, &'a Value>,
     ) -> Result<Observation<'a>, ObservationError> {
-        let id = observed_data
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        Observation::from_od(observed_data, |id| scos.get(id).and_then(|v| Obj::of(v)))
+    }
+
+    fn from_od(
+        observed_data: &'a Value,
+        lookup: impl Fn(&str) -> Option<Obj<'a>>,
+    ) -> Result<Observation<'a>, ObservationError> {
+        let id = || {
+            prop(observed_data, "id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
         let ts = |property: &'static str| -> Result<i128, ObservationError> {
-            let s = observed_data
-                .get(property)
+            let s = prop(observed_data, property)
                 .and_then(Value::as_str)
                 .ok_or_else(|| ObservationError::Property {
-                    id: id.clone(),
+                    id: id(),
                     property,
                     expected: "string",
                 })?;
             parse_timestamp(s).ok_or_else(|| ObservationError::Timestamp {
-                id: id.clone(),
+                id: id(),
                 property,
                 value: s.to_string(),
             })
         };
         let first = ts("first_observed")?;
         let last = ts("last_observed")?;
-        let n = observed_data
-            .get("number_observed")
+        let n = prop(observed_data, "number_observed")
             .and_then(Value::as_u64)
             .filter(|n| *n >= 1)
             .ok_or_else(|| ObservationError::Property {
-                id: id.clone(),
+                id: id(),
                 property: "number_observed",
                 expected: "positive integer",
             })?;
-        let refs = observed_data
-            .get("object_refs")
+        let refs = prop(observed_data, "object_refs")
             .and_then(Value::as_array)
             .ok_or_else(|| ObservationError::Property {
-                id: id.clone(),
+                id: id(),
                 property: "object_refs",
                 expected: "list",
             })?;
-        let objs = std::iter::once(observed_data).chain(
-            refs.iter()
-                .filter_map(|r| r.as_str().and_then(|r| scos.get(r).copied())),
-        );
-        Ok(Observation::new(first, last, n, objs))
+        let objs = Obj::of(observed_data)
+            .into_iter()
+            .chain(refs.iter().filter_map(|r| r.as_str().and_then(&lookup)));
+        Ok(Observation::from_objs(first, last, n, objs))
     }
 
     /// The objects of this observation, by id.
     pub fn objects(&self) -> impl Iterator<Item = (&'a str, &'a Value)> + '_ {
-        self.objects.iter().copied()
+        self.objects.iter().map(|o| (o.id, o.value))
     }
 
     fn resolve(&self, id: &str) -> Option<&'a Value> {
         match &self.index {
-            Some(ix) => ix.get(id).map(|i| self.objects[*i].1),
-            None => self.objects.iter().find(|(i, _)| *i == id).map(|(_, o)| *o),
+            Some(ix) => ix.get(id).map(|i| self.objects[*i].value),
+            None => self.objects.iter().find(|o| o.id == id).map(|o| o.value),
         }
     }
 }
@@ -178,17 +250,20 @@ pub fn observations_from_bundle<'a, I>(objects: I) -> Result<Vec<Observation<'a>
 where
     I: IntoIterator<Item = &'a Value>,
 {
-    let mut scos: HashMap<&str, &Value> = HashMap::new();
+    let mut scos: FastMap<&str, Obj<'a>> = FastMap::default();
     let mut ods = Vec::new();
     for o in objects {
-        if o.get("type").and_then(Value::as_str) == Some("observed-data") {
-            ods.push(o);
-        } else if let Some(id) = o.get("id").and_then(Value::as_str) {
-            scos.insert(id, o);
+        match Obj::of(o) {
+            Some(obj) if obj.ty == "observed-data" => ods.push(o),
+            Some(obj) => {
+                scos.insert(obj.id, obj);
+            }
+            None if o.get("type").and_then(Value::as_str) == Some("observed-data") => ods.push(o),
+            None => {}
         }
     }
     ods.into_iter()
-        .map(|od| Observation::from_observed_data(od, &scos))
+        .map(|od| Observation::from_od(od, |id| scos.get(id).copied()))
         .collect()
 }
 
@@ -264,10 +339,10 @@ fn walk<'a>(
     };
     match step {
         PathStep::Key(k) => {
-            let Val::Json(Value::Object(m)) = v else {
+            let Val::Json(obj) = v else {
                 return false;
             };
-            let Some(x) = m.get(k.as_str()) else {
+            let Some(x) = prop(obj, k) else {
                 return false;
             };
             if k.ends_with("_ref") {
@@ -436,21 +511,21 @@ fn predicate(c: &Comparison, v: &Val<'_>) -> bool {
             Literal::Set(items) => items.iter().any(|l| equal(&s, l)),
             _ => false,
         },
-        ComparisonOp::Like | ComparisonOp::Matches => match (&c.compiled, &s) {
-            (Compiled::Regex { text: Ok(re), .. }, Scalar::Str(x)) => re.is_match(&nfc(x)),
+        ComparisonOp::Like => match (&c.compiled, &s) {
+            (Compiled::Like { items, .. }, Scalar::Str(x)) => like_match(items, &nfc(x)),
             (
-                Compiled::Regex {
-                    text: Ok(re),
+                Compiled::Like {
+                    items,
                     latin1: true,
-                    ..
                 },
                 Scalar::Bytes(b),
-            ) => {
-                if c.op == ComparisonOp::Like {
-                    std::str::from_utf8(b).is_ok_and(|x| re.is_match(&nfc(x)))
-                } else {
-                    c.compiled.byte_regex().is_some_and(|bre| bre.is_match(b))
-                }
+            ) => std::str::from_utf8(b).is_ok_and(|x| like_match(items, &nfc(x))),
+            _ => false,
+        },
+        ComparisonOp::Matches => match (c.compiled.text_regex(), &s) {
+            (Some(Ok(re)), Scalar::Str(x)) => re.is_match(&nfc(x)),
+            (Some(Ok(_)), Scalar::Bytes(b)) => {
+                c.compiled.byte_regex().is_some_and(|r| r.is_match(b))
             }
             _ => false,
         },
@@ -468,12 +543,9 @@ fn predicate(c: &Comparison, v: &Val<'_>) -> bool {
 }
 
 fn observation_matches(e: &ComparisonExpr, obs: &Observation<'_>) -> bool {
-    obs.objects.iter().any(|(_, o)| {
-        let Some(ty) = o.get("type").and_then(Value::as_str) else {
-            return false;
-        };
-        eval_cmp_expr(e, ty, o, obs) && !NON_SCO_TYPES.contains(&ty)
-    })
+    obs.objects
+        .iter()
+        .any(|o| eval_cmp_expr(e, o.ty, o.value, obs) && !NON_SCO_TYPES.contains(&o.ty))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -647,7 +719,8 @@ impl Ctx<'_, '_> {
 
 /// Drop duplicates and bindings that bind a superset of another binding's instances.
 fn minimize(mut v: Vec<Binding>) -> Vec<Binding> {
-    v.sort_by_key(|b| (b.iter().map(|x| x.1).sum::<u64>(), b.clone()));
+    let size = |b: &Binding| b.iter().map(|x| x.1).sum::<u64>();
+    v.sort_by(|a, b| size(a).cmp(&size(b)).then_with(|| a.cmp(b)));
     v.dedup();
     if v.len() > 2_000 {
         v.truncate(MAX_BINDINGS);
@@ -683,7 +756,7 @@ pub(crate) fn collect_unsupported(e: &ObservationExpr, out: &mut Vec<String>) {
         match e {
             ComparisonExpr::And(v) | ComparisonExpr::Or(v) => v.iter().for_each(|x| cmp(x, out)),
             ComparisonExpr::Comparison(c) => {
-                if let Compiled::Regex { text: Err(msg), .. } = &c.compiled {
+                if let Some(Err(msg)) = c.compiled.text_regex() {
                     out.push(format!("{} {}: {msg}", c.path, c.op.as_str()));
                 }
             }
