@@ -13,8 +13,9 @@
 //!   (`AND`/`OR` inside brackets), [`Comparison`] `{ path, op, negated, literal }`,
 //!   [`ObjectPath`] (`object_type` + [`PathStep`]s), [`Literal`], [`Qualifier`],
 //!   [`Timestamp`]. Precedence and grouping are resolved in the tree shape; string escapes,
-//!   `h''`/`b''` and `t''` literals are decoded. `MATCHES` and `LIKE` regexes are compiled
-//!   once at parse time (kept private inside [`Comparison`]).
+//!   `h''`/`b''` and `t''` literals are decoded. `LIKE` wildcards are prepared at parse time and
+//!   `MATCHES` regexes compiled on first use, then kept (private state inside [`Comparison`];
+//!   a [`Pattern`] is `Send + Sync` and can be shared between threads).
 //! * [`Observation`]: one observed-data SDO as the evaluator sees it: `first_observed`,
 //!   `last_observed` (nanoseconds), `number_observed` and its SCOs (borrowed
 //!   `serde_json::Value`s, by id). [`observations_from_bundle`] builds them from bundle objects.
@@ -122,6 +123,22 @@ impl Pattern {
     /// Does the pattern match these observations?
     pub fn matches(&self, observations: &[Observation<'_>]) -> bool {
         eval::matches(&self.root, observations)
+    }
+}
+
+impl std::fmt::Display for Pattern {
+    /// The pattern text as given.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+impl std::str::FromStr for Pattern {
+    type Err = PatternError;
+
+    /// Same as [`Pattern::validate`].
+    fn from_str(s: &str) -> Result<Pattern, PatternError> {
+        Pattern::validate(s)
     }
 }
 

@@ -158,3 +158,11 @@ fn ast_shape_follows_precedence() {
     };
     assert_eq!(v.len(), 5000);
 }
+
+#[test]
+fn patterns_are_shareable_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<cairn_pattern::Pattern>();
+    let p: cairn_pattern::Pattern = "[file:name MATCHES '^a']".parse().expect("valid");
+    assert_eq!(p.to_string(), "[file:name MATCHES '^a']");
+}
