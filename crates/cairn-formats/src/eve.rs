@@ -1,14 +1,12 @@
 //! Suricata eve.json: `flow`, `netflow`, `dns`, `http`, `tls`, `fileinfo` and `alert` events
 //! (and any other event that carries the same sub-objects). See MAPPING.md for the table.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 
-use crate::record::{Record, ScoIdx, parse_time};
+use crate::record::{JsonStr, Record, ScoIdx, parse_time};
 use crate::{LineParser, ParseError};
 
-type S<'a> = Option<Cow<'a, str>>;
+type S<'a> = Option<JsonStr<'a>>;
 
 #[derive(Deserialize)]
 struct Eve<'a> {

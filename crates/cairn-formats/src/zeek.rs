@@ -2,15 +2,13 @@
 //! Zeek's dotted field names (`id.orig_h`). The log kind need not be known: every field present is
 //! mapped. `ts` may be epoch seconds (Zeek's default) or ISO 8601 (`JSON::TS_ISO8601`).
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 
 use crate::eve::{hex_digest, is_ip};
-use crate::record::{Record, epoch_secs_to_micros, format_micros, parse_time};
+use crate::record::{JsonStr, Record, epoch_secs_to_micros, format_micros, parse_time};
 use crate::{LineParser, ParseError};
 
-type S<'a> = Option<Cow<'a, str>>;
+type S<'a> = Option<JsonStr<'a>>;
 
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -53,7 +51,7 @@ struct Zeek<'a> {
     #[serde(borrow)]
     query: S<'a>,
     #[serde(borrow, default)]
-    answers: Vec<Cow<'a, str>>,
+    answers: Vec<JsonStr<'a>>,
     // http
     #[serde(borrow)]
     host: S<'a>,
@@ -76,9 +74,9 @@ struct Zeek<'a> {
     issuer: S<'a>,
     // files
     #[serde(borrow, default)]
-    tx_hosts: Vec<Cow<'a, str>>,
+    tx_hosts: Vec<JsonStr<'a>>,
     #[serde(borrow, default)]
-    rx_hosts: Vec<Cow<'a, str>>,
+    rx_hosts: Vec<JsonStr<'a>>,
     #[serde(borrow)]
     mime_type: S<'a>,
     #[serde(borrow)]
@@ -108,7 +106,7 @@ struct Zeek<'a> {
     #[serde(borrow)]
     fingerprint: S<'a>,
     #[serde(rename = "san.dns", borrow, default)]
-    san_dns: Vec<Cow<'a, str>>,
+    san_dns: Vec<JsonStr<'a>>,
 }
 
 /// Parser of Zeek JSON log lines.
@@ -139,8 +137,8 @@ impl LineParser for ZeekParser {
         let (src, dst) = match (nonempty(&z.orig_h), nonempty(&z.resp_h)) {
             (Some(s), Some(d)) => (Some(s), Some(d)),
             _ => (
-                z.tx_hosts.first().map(|s| s.as_ref()),
-                z.rx_hosts.first().map(|s| s.as_ref()),
+                z.tx_hosts.first().map(|s| &**s),
+                z.rx_hosts.first().map(|s| &**s),
             ),
         };
         let mut nt = None;
