@@ -669,36 +669,9 @@ fn prepare(body: &[u8]) -> Result<(Vec<NewVersion>, Vec<StatusDetail>)> {
     let mut versions = Vec::with_capacity(objects.len());
     let mut rejected = Vec::new();
     for raw in objects {
-        let value: Value = match serde_json::from_str(raw.get()) {
-            Ok(v) => v,
-            Err(e) => {
-                rejected.push(StatusDetail {
-                    id: String::new(),
-                    version: String::new(),
-                    message: Some(format!("not JSON: {e}")),
-                });
-                continue;
-            }
-        };
-        match cairn_stix::validate_object(&value) {
-            Ok(meta) => versions.push(NewVersion::from_meta(&meta, raw.get().to_string())),
-            Err(errors) => {
-                let s = |k: &str| value.get(k).and_then(Value::as_str);
-                rejected.push(StatusDetail {
-                    id: s("id").unwrap_or_default().to_string(),
-                    version: s("modified")
-                        .or_else(|| s("created"))
-                        .unwrap_or_default()
-                        .to_string(),
-                    message: Some(
-                        errors
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    ),
-                });
-            }
+        match cairn_store::ingest::prepare_version(raw.get()) {
+            Ok(v) => versions.push(v),
+            Err(detail) => rejected.push(detail),
         }
     }
     Ok((versions, rejected))

@@ -72,10 +72,19 @@ pub async fn token(data_dir: &Path, cmd: TokenCmd) -> anyhow::Result<ExitCode> {
     node::admin_org(store.as_ref()).await?;
     let user_named = |name: String| {
         let store = store.clone();
-        async move { store.get_user_by_name(&name).await?.with_context(|| format!("no user named {name:?}")) }
+        async move {
+            store
+                .get_user_by_name(&name)
+                .await?
+                .with_context(|| format!("no user named {name:?}"))
+        }
     };
     match cmd {
-        TokenCmd::Create { user, expires_in_days, read_only } => {
+        TokenCmd::Create {
+            user,
+            expires_in_days,
+            read_only,
+        } => {
             let user = user_named(user).await?;
             let (secret, hash) = cairn_server::auth::generate_token();
             let now = node::now_micros();
@@ -89,16 +98,30 @@ pub async fn token(data_dir: &Path, cmd: TokenCmd) -> anyhow::Result<ExitCode> {
                 read_only,
             };
             store.create_token(&token).await?;
-            eprintln!("token {} for {} (shown once; store it now)", token.id, user.name);
+            eprintln!(
+                "token {} for {} (shown once; store it now)",
+                token.id, user.name
+            );
             println!("{secret}");
         }
         TokenCmd::List { user } => {
             let user = user_named(user).await?;
             for t in store.list_tokens(user.id).await? {
-                let expires = t.expires.map(cairn_stix::Timestamp::format_micros).unwrap_or_else(|| "never".into());
+                let expires = t
+                    .expires
+                    .map(cairn_stix::Timestamp::format_micros)
+                    .unwrap_or_else(|| "never".into());
                 let state = if t.revoked { "revoked" } else { "active" };
-                let scope = if t.read_only { "read-only" } else { "read-write" };
-                println!("{}  {state}  {scope}  created {}  expires {expires}", t.id, cairn_stix::Timestamp::format_micros(t.created));
+                let scope = if t.read_only {
+                    "read-only"
+                } else {
+                    "read-write"
+                };
+                println!(
+                    "{}  {state}  {scope}  created {}  expires {expires}",
+                    t.id,
+                    cairn_stix::Timestamp::format_micros(t.created)
+                );
             }
         }
         TokenCmd::Revoke { id } => {
@@ -117,25 +140,43 @@ pub async fn collection(data_dir: &Path, cmd: CollectionCmd) -> anyhow::Result<E
             if c.title.trim().is_empty() {
                 bail!("--title must not be empty");
             }
-            if let Some(id) = c.id {
-                if store.get_collection(node::DEFAULT_API_ROOT, &id.to_string()).await?.is_some() {
-                    bail!("a collection with id {id} already exists");
-                }
+            if let Some(id) = c.id
+                && store
+                    .get_collection(node::DEFAULT_API_ROOT, &id.to_string())
+                    .await?
+                    .is_some()
+            {
+                bail!("a collection with id {id} already exists");
             }
-            if let Some(alias) = &c.alias {
-                if store.get_collection(node::DEFAULT_API_ROOT, alias).await?.is_some() {
-                    bail!("the alias {alias:?} is already taken");
-                }
+            if let Some(alias) = &c.alias
+                && store
+                    .get_collection(node::DEFAULT_API_ROOT, alias)
+                    .await?
+                    .is_some()
+            {
+                bail!("the alias {alias:?} is already taken");
             }
-            let col = node::new_collection(store.as_ref(), &c.title, c.description.as_deref(), c.alias.as_deref(), c.id, org)
-                .await?;
+            let col = node::new_collection(
+                store.as_ref(),
+                &c.title,
+                c.description.as_deref(),
+                c.alias.as_deref(),
+                c.id,
+                org,
+            )
+            .await?;
             eprintln!("created collection {:?}", col.title);
             println!("{}", col.id);
         }
         CollectionCmd::List => {
             for c in store.list_collections(node::DEFAULT_API_ROOT).await? {
                 let n = store.count_versions(c.id).await?;
-                println!("{}  {:<24}  {n} versions  {}", c.id, c.title, c.alias.as_deref().unwrap_or(""));
+                println!(
+                    "{}  {:<24}  {n} versions  {}",
+                    c.id,
+                    c.title,
+                    c.alias.as_deref().unwrap_or("")
+                );
             }
         }
     }

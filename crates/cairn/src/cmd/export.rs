@@ -39,7 +39,10 @@ pub async fn run(data_dir: &Path, args: ExportArgs) -> anyhow::Result<std::proce
     let mut q = ObjectQuery {
         collection: collection.id,
         types: args.types.clone(),
-        versions: VersionFilter { all: args.all_versions, ..VersionFilter::default() },
+        versions: VersionFilter {
+            all: args.all_versions,
+            ..VersionFilter::default()
+        },
         added_after,
         limit: 1000,
         with_bodies: true,
@@ -47,7 +50,11 @@ pub async fn run(data_dir: &Path, args: ExportArgs) -> anyhow::Result<std::proce
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    write!(out, "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[", uuid::Uuid::new_v4())?;
+    write!(
+        out,
+        "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[",
+        uuid::Uuid::new_v4()
+    )?;
     let mut first = true;
     let mut n = 0u64;
     loop {

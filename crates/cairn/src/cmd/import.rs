@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use cairn_store::{AddRequest, NewVersion, Store, StatusDetail};
+use cairn_store::{AddRequest, NewVersion, StatusDetail, Store};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
@@ -40,9 +40,21 @@ pub async fn run(data_dir: &Path, args: ImportArgs) -> anyhow::Result<std::proce
     let store = node::open(data_dir).await?;
     let collection = node::resolve_collection(store.as_ref(), args.collection.as_deref()).await?;
     let started = Instant::now();
-    let bar = if std::io::stderr().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
-    bar.set_style(ProgressStyle::with_template("{spinner} {pos} objects ({per_sec}) {msg}").expect("static template"));
-    let mut importer = Importer::new(store.as_ref(), collection.id, args.batch.max(1), bar.clone());
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos} objects ({per_sec}) {msg}")
+            .expect("static template"),
+    );
+    let mut importer = Importer::new(
+        store.as_ref(),
+        collection.id,
+        args.batch.max(1),
+        bar.clone(),
+    );
     for input in &args.inputs {
         for (name, text) in read_inputs(input)? {
             bar.set_message(name.clone());
@@ -60,7 +72,11 @@ pub async fn run(data_dir: &Path, args: ImportArgs) -> anyhow::Result<std::proce
         summary.rejected,
         started.elapsed().as_secs_f64()
     );
-    Ok(if summary.rejected > 0 { std::process::ExitCode::from(2) } else { std::process::ExitCode::SUCCESS })
+    Ok(if summary.rejected > 0 {
+        std::process::ExitCode::from(2)
+    } else {
+        std::process::ExitCode::SUCCESS
+    })
 }
 
 /// Batches prepared versions into [`Store::add_objects`] calls.
@@ -76,7 +92,15 @@ pub struct Importer<'a> {
 
 impl<'a> Importer<'a> {
     pub fn new(store: &'a dyn Store, collection: Uuid, batch: usize, bar: ProgressBar) -> Self {
-        Importer { store, collection, batch, pending: Vec::new(), rejected: Vec::new(), summary: ImportSummary::default(), bar }
+        Importer {
+            store,
+            collection,
+            batch,
+            pending: Vec::new(),
+            rejected: Vec::new(),
+            summary: ImportSummary::default(),
+            bar,
+        }
     }
 
     /// Add every object found in one input's text. `name` labels error messages.
@@ -99,7 +123,15 @@ impl<'a> Importer<'a> {
         match cairn_store::ingest::prepare_version(raw) {
             Ok(v) => self.pending.push(v),
             Err(detail) => {
-                eprintln!("{name}: {}: {}", if detail.id.is_empty() { "<no id>" } else { &detail.id }, detail.message.as_deref().unwrap_or(""));
+                eprintln!(
+                    "{name}: {}: {}",
+                    if detail.id.is_empty() {
+                        "<no id>"
+                    } else {
+                        &detail.id
+                    },
+                    detail.message.as_deref().unwrap_or("")
+                );
                 self.rejected.push(detail);
             }
         }
@@ -126,7 +158,11 @@ impl<'a> Importer<'a> {
             })
             .await
             .context("storing a batch failed")?;
-        let dup = status.successes.iter().filter(|s| s.message.is_some()).count() as u64;
+        let dup = status
+            .successes
+            .iter()
+            .filter(|s| s.message.is_some())
+            .count() as u64;
         self.summary.duplicates += dup;
         self.summary.added += status.successes.len() as u64 - dup;
         self.summary.rejected += status.failures.len() as u64;
@@ -145,7 +181,9 @@ impl<'a> Importer<'a> {
 fn read_inputs(input: &str) -> anyhow::Result<Vec<(String, String)>> {
     if input == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("cannot read stdin")?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read stdin")?;
         return Ok(vec![("<stdin>".to_string(), s)]);
     }
     let path = Path::new(input);
@@ -160,7 +198,8 @@ fn read_inputs(input: &str) -> anyhow::Result<Vec<(String, String)>> {
     files
         .into_iter()
         .map(|f| {
-            let text = std::fs::read_to_string(&f).with_context(|| format!("cannot read {}", f.display()))?;
+            let text = std::fs::read_to_string(&f)
+                .with_context(|| format!("cannot read {}", f.display()))?;
             Ok((f.display().to_string(), text))
         })
         .collect()
@@ -171,7 +210,10 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         let path = entry?.path();
         if path.is_dir() {
             collect_files(&path, out)?;
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("json" | "jsonl")) {
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("json" | "jsonl")
+        ) {
             out.push(path);
         }
     }
@@ -200,11 +242,19 @@ pub fn split_objects(text: &str) -> Result<Vec<&RawValue>, String> {
                 }
                 any = true;
                 let raw: &RawValue = serde_json::from_str(line).map_err(|e| {
-                    if n == 0 { format!("not JSON: {whole_err}") } else { format!("line {}: not JSON: {e}", n + 1) }
+                    if n == 0 {
+                        format!("not JSON: {whole_err}")
+                    } else {
+                        format!("line {}: not JSON: {e}", n + 1)
+                    }
                 })?;
                 out.extend(split_one(raw)?);
             }
-            if any { Ok(out) } else { Err("empty input".to_string()) }
+            if any {
+                Ok(out)
+            } else {
+                Err("empty input".to_string())
+            }
         }
     }
 }
@@ -212,9 +262,11 @@ pub fn split_objects(text: &str) -> Result<Vec<&RawValue>, String> {
 fn split_one(raw: &RawValue) -> Result<Vec<&RawValue>, String> {
     let text = raw.get();
     if text.starts_with('[') {
-        return serde_json::from_str::<Vec<&RawValue>>(text).map_err(|e| format!("bad JSON array: {e}"));
+        return serde_json::from_str::<Vec<&RawValue>>(text)
+            .map_err(|e| format!("bad JSON array: {e}"));
     }
-    let head: Head<'_> = serde_json::from_str(text).map_err(|e| format!("not a JSON object: {e}"))?;
+    let head: Head<'_> =
+        serde_json::from_str(text).map_err(|e| format!("not a JSON object: {e}"))?;
     let container = match (&head.type_, head.objects) {
         (Some(t), Some(_)) if t == "bundle" => true,
         (None, Some(o)) => o.get().starts_with('['),
@@ -222,7 +274,8 @@ fn split_one(raw: &RawValue) -> Result<Vec<&RawValue>, String> {
     };
     if container {
         let objects = head.objects.expect("checked above");
-        serde_json::from_str::<Vec<&RawValue>>(objects.get()).map_err(|e| format!("'objects' must be a list of objects: {e}"))
+        serde_json::from_str::<Vec<&RawValue>>(objects.get())
+            .map_err(|e| format!("'objects' must be a list of objects: {e}"))
     } else {
         Ok(vec![raw])
     }

@@ -46,7 +46,10 @@ pub struct InitOutcome {
 /// The admin password is `CAIRN_ADMIN_PASSWORD` when set, otherwise generated.
 pub async fn init(store: &dyn Store) -> anyhow::Result<InitOutcome> {
     if store.get_setting(INITIALIZED).await?.is_some() {
-        return Ok(InitOutcome { generated_password: None, created: false });
+        return Ok(InitOutcome {
+            generated_password: None,
+            created: false,
+        });
     }
     let org = Organization {
         id: Uuid::new_v4(),
@@ -79,10 +82,23 @@ pub async fn init(store: &dyn Store) -> anyhow::Result<InitOutcome> {
             })
             .await?;
     }
-    let collection = new_collection(store, "Default", Some("Shared intelligence of this node"), None, None, org.id).await?;
-    store.set_setting(DEFAULT_COLLECTION, &collection.id.to_string()).await?;
+    let collection = new_collection(
+        store,
+        "Default",
+        Some("Shared intelligence of this node"),
+        None,
+        None,
+        org.id,
+    )
+    .await?;
+    store
+        .set_setting(DEFAULT_COLLECTION, &collection.id.to_string())
+        .await?;
     store.set_setting(INITIALIZED, &org.id.to_string()).await?;
-    Ok(InitOutcome { generated_password: generated.then_some(password), created: true })
+    Ok(InitOutcome {
+        generated_password: generated.then_some(password),
+        created: true,
+    })
 }
 
 /// Create a collection in the default API root that `org` can read and write.
@@ -103,25 +119,37 @@ pub async fn new_collection(
         created: now_micros(),
     };
     store.create_collection(&collection).await?;
-    store.set_grant(&Grant { collection: collection.id, org_id: org, can_read: true, can_write: true }).await?;
+    store
+        .set_grant(&Grant {
+            collection: collection.id,
+            org_id: org,
+            can_read: true,
+            can_write: true,
+        })
+        .await?;
     Ok(collection)
 }
 
 /// The admin organization of an initialized node.
 pub async fn admin_org(store: &dyn Store) -> anyhow::Result<Uuid> {
-    let v = store
-        .get_setting(INITIALIZED)
-        .await?
-        .context("this data directory is not initialized: run `cairn init` or `cairn serve` first")?;
+    let v = store.get_setting(INITIALIZED).await?.context(
+        "this data directory is not initialized: run `cairn init` or `cairn serve` first",
+    )?;
     Ok(v.parse()?)
 }
 
 /// The collection to use when none is named: the node's default collection.
-pub async fn resolve_collection(store: &dyn Store, given: Option<&str>) -> anyhow::Result<Collection> {
+pub async fn resolve_collection(
+    store: &dyn Store,
+    given: Option<&str>,
+) -> anyhow::Result<Collection> {
     admin_org(store).await?;
     let key = match given {
         Some(g) => g.to_string(),
-        None => store.get_setting(DEFAULT_COLLECTION).await?.context("the node has no default collection")?,
+        None => store
+            .get_setting(DEFAULT_COLLECTION)
+            .await?
+            .context("the node has no default collection")?,
     };
     store
         .get_collection(DEFAULT_API_ROOT, &key)
@@ -131,6 +159,8 @@ pub async fn resolve_collection(store: &dyn Store, given: Option<&str>) -> anyho
 
 /// Microseconds since the Unix epoch, now.
 pub fn now_micros() -> i64 {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }

@@ -37,17 +37,31 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if args.sample && store.get_setting(SAMPLE_LOADED).await?.is_none() {
         let collection = node::resolve_collection(store.as_ref(), None).await?;
-        let mut importer =
-            import::Importer::new(store.as_ref(), collection.id, 1000, indicatif::ProgressBar::hidden());
-        importer.add_text("sample-bundle.json", SAMPLE_BUNDLE).await?;
+        let mut importer = import::Importer::new(
+            store.as_ref(),
+            collection.id,
+            1000,
+            indicatif::ProgressBar::hidden(),
+        );
+        importer
+            .add_text("sample-bundle.json", SAMPLE_BUNDLE)
+            .await?;
         let s = importer.finish().await?;
         store.set_setting(SAMPLE_LOADED, "1").await?;
-        println!("loaded the sample bundle into collection {} ({} objects)", collection.id, s.added + s.duplicates);
+        println!(
+            "loaded the sample bundle into collection {} ({} objects)",
+            collection.id,
+            s.added + s.duplicates
+        );
     }
-    let config = cairn_server::ServerConfig { max_page_size: args.max_page_size, ..Default::default() };
+    let config = cairn_server::ServerConfig {
+        max_page_size: args.max_page_size,
+        ..Default::default()
+    };
     let app = cairn_server::router(store.clone(), config).await?;
-    let listener =
-        tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     println!("Cairn is serving TAXII 2.1 at http://{addr}/taxii2/");
     tracing::info!(%addr, "listening");

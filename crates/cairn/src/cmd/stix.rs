@@ -14,15 +14,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 /// Indicators with `pattern_type` "stix" must carry a pattern cairn-pattern can parse.
-const OPTIONS: ValidateOptions = ValidateOptions {
-    stix_pattern: Some(stix_pattern),
-};
-
-fn stix_pattern(p: &str) -> Result<(), String> {
-    cairn_pattern::validate(p)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
+const OPTIONS: ValidateOptions = cairn_store::ingest::VALIDATE_OPTIONS;
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
