@@ -258,3 +258,34 @@ async fn query_plans_use_the_indexes() {
         assert!(!plan.contains("SCAN v"), "{name}: scans:\n{plan}");
     }
 }
+
+/// Text with raw U+001E/U+001F (never valid JSON) is refused as a failure, the rest is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_separator_characters_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open_in(dir.path()).await.unwrap();
+    let f = Fixture::new(&s, "ctl").await;
+    let good = conformance::indicator(1, "2020-01-01T00:00:00Z");
+    let mut bad_body = conformance::indicator(2, "2020-01-01T00:00:00Z");
+    bad_body.body = bad_body.body.replace("pattern_type", "pattern\u{1e}type");
+    let mut bad_id = conformance::indicator(3, "2020-01-01T00:00:00Z");
+    bad_id.id.push('\u{1f}');
+    let st = f
+        .add(&s, vec![bad_body.clone(), good.clone(), bad_id])
+        .await;
+    assert_eq!(st.total_count, 3);
+    assert_eq!(st.successes.len(), 1);
+    assert_eq!(st.successes[0].id, good.id);
+    assert_eq!(st.failures.len(), 2);
+    assert_eq!(st.failures[0].id, bad_body.id);
+    assert!(
+        st.failures[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("U+001E")
+    );
+    let recs = conformance::fetch(&s, &f.query()).await;
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].body.as_deref(), Some(good.body.as_str()));
+}
