@@ -400,6 +400,21 @@ def static_limit(url: str, requests_n: int, session: requests.Session) -> tuple[
     return per_page * requests_n / (time.perf_counter() - t0), per_page
 
 
+def static_limit_same_stack(first_page: bytes, static_bin: str, requests_n: int) -> tuple[float, int]:
+    """Serve Cairn's first full page as one file with the same HTTP stack (cairn-server's
+    `static_file` example) and measure it like a page read."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    page = OUT / "static-page.json"
+    page.write_bytes(first_page)
+    proc = subprocess.Popen([static_bin, str(page), "127.0.0.1:0"], stdout=subprocess.PIPE, text=True)
+    try:
+        addr = proc.stdout.readline().strip()
+        return static_limit(f"http://{addr}/", requests_n, requests.Session())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -413,6 +428,7 @@ def main() -> int:
     ap.add_argument("--lookups", type=int, default=300, help="match[id] requests per server and size")
     ap.add_argument("--budget", type=float, default=90,
                     help="seconds a peer (not Cairn) may spend on one phase at one size; past it the phase stops and its partial figure is reported")
+    ap.add_argument("--static-bin", help="cairn-server's static_file example binary (target/release/examples/static_file): serves Cairn's own page as a static file")
     ap.add_argument("--static-url", help="URL of one full Cairn page served as a static file by the same HTTP stack")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
@@ -467,9 +483,12 @@ def main() -> int:
                         row["read"], row["page"], first = full_read(peer, stored, args.page_limit, until())
                     except Overrun as e:
                         row["read"], row["read_partial"] = e.value, str(e)
-                    if name == "cairn" and args.static_url:
+                    if name == "cairn" and (args.static_url or args.static_bin):
                         pages = max(20, -(-n // max(1, row["page"])))
-                        row["static"], per = static_limit(args.static_url, pages, requests.Session())
+                        if args.static_bin:
+                            row["static"], per = static_limit_same_stack(first, args.static_bin, pages)
+                        else:
+                            row["static"], per = static_limit(args.static_url, pages, requests.Session())
                         row["static_page"] = per
                     print(f"# {key}: " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), file=sys.stderr)
                 except Exception as e:  # noqa: BLE001 - one server failing must not hide the others
