@@ -445,12 +445,10 @@ fn build_query(seq: i64, q: &ObjectQuery) -> (String, SqliteArguments) {
         cond.push(format!("v.date_added > {p}"));
     }
     if let Some(c) = &q.after {
-        let a = sql.arg(c.date_added);
-        let b = sql.arg(c.id.clone());
-        let k = sql.arg(c.version_key.clone());
-        cond.push(format!(
-            "(v.date_added, v.id, v.version_key) > ({a}, {b}, {k})"
-        ));
+        // date_added is unique within a collection (UNIQUE index versions_order), so "after
+        // (date_added, id, version_key)" is "after date_added".
+        let p = sql.arg(c.date_added);
+        cond.push(format!("v.date_added > {p}"));
     }
     // A literal, not a parameter: SQLite re-prepares a statement on every run when a bound
     // value feeds its LIMIT.
