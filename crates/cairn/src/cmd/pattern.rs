@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use cairn_pattern::{Pattern, observations_from_bundle};
 use clap::Subcommand;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 #[derive(Subcommand, Debug)]
@@ -18,27 +20,49 @@ pub enum PatternCmd {
     Eval,
 }
 
+/// A validate line: only what is needed is materialized (other fields are skipped).
+#[derive(Deserialize)]
+struct ValidateLine {
+    #[serde(default)]
+    id: Value,
+    pattern: Option<String>,
+}
+
+/// An eval line in the match-corpus format (extra fields such as "expected" are skipped).
+#[derive(Deserialize)]
+struct EvalLine {
+    #[serde(default)]
+    id: Value,
+    pattern: Option<String>,
+    #[serde(default)]
+    observed_data: Vec<Value>,
+    #[serde(default)]
+    objects: Vec<Value>,
+}
+
 pub fn run(cmd: PatternCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         PatternCmd::Validate {
             pattern: Some(pattern),
         } => Ok(validate_one(&pattern)),
         PatternCmd::Validate { pattern: None } => {
-            lines(|v| {
-                let Some(pattern) = v.get("pattern").and_then(Value::as_str) else {
-                    return json!({"result": "error", "error": "no \"pattern\" string"});
+            lines(|v: ValidateLine| {
+                let result = match v.pattern.as_deref().map(Pattern::validate) {
+                    None => json!({"result": "error", "error": "no \"pattern\" string"}),
+                    Some(Ok(_)) => json!({"result": true}),
+                    Some(Err(e)) => json!({"result": false, "error": e.to_string()}),
                 };
-                match Pattern::validate(pattern) {
-                    Ok(_) => json!({"result": true}),
-                    Err(e) => json!({"result": false, "error": e.to_string()}),
-                }
+                (v.id, result)
             })?;
             Ok(ExitCode::SUCCESS)
         }
         PatternCmd::Eval => {
-            lines(|v| match eval_case(v) {
-                Ok(r) => json!({ "result": r }),
-                Err(e) => json!({"result": "error", "error": e}),
+            lines(|v: EvalLine| {
+                let result = match eval_case(&v) {
+                    Ok(r) => json!({ "result": r }),
+                    Err(e) => json!({"result": "error", "error": e}),
+                };
+                (v.id, result)
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -67,31 +91,21 @@ fn validate_one(pattern: &str) -> ExitCode {
     }
 }
 
-fn eval_case(v: &Value) -> Result<bool, String> {
-    let pattern = v
-        .get("pattern")
-        .and_then(Value::as_str)
-        .ok_or("no \"pattern\" string")?;
+fn eval_case(v: &EvalLine) -> Result<bool, String> {
+    let pattern = v.pattern.as_deref().ok_or("no \"pattern\" string")?;
     let p = Pattern::validate(pattern).map_err(|e| format!("invalid pattern: {e}"))?;
     let unsupported = p.unsupported();
     if !unsupported.is_empty() {
         return Err(format!("unsupported regex: {}", unsupported.join("; ")));
     }
-    let list = |k: &str| -> Result<&[Value], String> {
-        match v.get(k) {
-            None => Ok(&[]),
-            Some(Value::Array(a)) => Ok(a),
-            Some(_) => Err(format!("\"{k}\" is not a list")),
-        }
-    };
-    let ods = list("observed_data")?;
-    let objs = list("objects")?;
-    let obs = observations_from_bundle(ods.iter().chain(objs)).map_err(|e| e.to_string())?;
+    let obs = observations_from_bundle(v.observed_data.iter().chain(&v.objects))
+        .map_err(|e| e.to_string())?;
     Ok(p.matches(&obs))
 }
 
-/// Read JSON Lines on stdin; for each, write `{"id": .., ...f(line)}` on stdout.
-fn lines(f: impl Fn(&Value) -> Value) -> anyhow::Result<()> {
+/// Read JSON Lines on stdin; for each, write `{"id": .., ...result}` on stdout. A line that
+/// does not fit `T` gets `"result": "error"` (with its id when it has one).
+fn lines<T: DeserializeOwned>(f: impl Fn(T) -> (Value, Value)) -> anyhow::Result<()> {
     let stdin = std::io::stdin().lock();
     let mut out = BufWriter::new(std::io::stdout().lock());
     for (n, line) in stdin.lines().enumerate() {
@@ -99,21 +113,23 @@ fn lines(f: impl Fn(&Value) -> Value) -> anyhow::Result<()> {
         if line.trim().is_empty() {
             continue;
         }
-        let mut res = match serde_json::from_str::<Value>(&line) {
-            Ok(v) => {
-                let mut r = f(&v);
-                r["id"] = v.get("id").cloned().unwrap_or(Value::Null);
-                r
-            }
+        let (id, result) = match serde_json::from_str::<T>(&line) {
+            Ok(v) => f(v),
             Err(e) => {
-                json!({"id": null, "result": "error", "error": format!("line {}: {e}", n + 1)})
+                let id = serde_json::from_str::<Value>(&line)
+                    .ok()
+                    .and_then(|v| v.get("id").cloned())
+                    .unwrap_or(Value::Null);
+                (
+                    id,
+                    json!({"result": "error", "error": format!("line {}: {e}", n + 1)}),
+                )
             }
         };
-        // Put "id" first for readability.
-        if let Value::Object(m) = &mut res {
-            if let Some(id) = m.shift_remove("id") {
-                m.shift_insert(0, "id".to_string(), id);
-            }
+        let mut res = serde_json::Map::new();
+        res.insert("id".to_string(), id);
+        if let Value::Object(m) = result {
+            res.extend(m);
         }
         serde_json::to_writer(&mut out, &res).context("writing stdout")?;
         out.write_all(b"\n").context("writing stdout")?;
