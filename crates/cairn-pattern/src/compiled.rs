@@ -34,7 +34,7 @@ pub(crate) enum Compiled {
     Regex {
         source: String,
         latin1: bool,
-        text: OnceLock<Result<regex::Regex, String>>,
+        text: OnceLock<Result<regex_automata::meta::Regex, String>>,
         bytes: OnceLock<Option<regex::bytes::Regex>>,
     },
     /// `ISSUBSET` / `ISSUPERSET` literal, `None` when it is not an address or CIDR.
@@ -85,10 +85,19 @@ impl Compiled {
 
     /// The text regex of a `MATCHES` comparison (compiled on first call), or why it cannot be
     /// compiled. `None` for other operators.
-    pub(crate) fn text_regex(&self) -> Option<&Result<regex::Regex, String>> {
+    pub(crate) fn text_regex(&self) -> Option<&Result<regex_automata::meta::Regex, String>> {
         match self {
             Compiled::Regex { source, text, .. } => Some(text.get_or_init(|| {
-                regex::Regex::new(&format!("(?s){source}")).map_err(|e| e.to_string())
+                // The same engine as `regex::Regex`, without the one-pass DFA whose
+                // construction would dominate a single evaluation.
+                regex_automata::meta::Builder::new()
+                    .configure(
+                        regex_automata::meta::Config::new()
+                            .dfa(false)
+                            .onepass(false),
+                    )
+                    .build(&format!("(?s){source}"))
+                    .map_err(|e| e.to_string())
             })),
             _ => None,
         }

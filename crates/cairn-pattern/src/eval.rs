@@ -523,7 +523,7 @@ fn predicate(c: &Comparison, v: &Val<'_>) -> bool {
             _ => false,
         },
         ComparisonOp::Matches => match (c.compiled.text_regex(), &s) {
-            (Some(Ok(re)), Scalar::Str(x)) => re.is_match(&nfc(x)),
+            (Some(Ok(re)), Scalar::Str(x)) => re.is_match(nfc(x).as_ref()),
             (Some(Ok(_)), Scalar::Bytes(b)) => {
                 c.compiled.byte_regex().is_some_and(|r| r.is_match(b))
             }
