@@ -2,18 +2,24 @@
 //!
 //! [`SqliteStore`] keeps everything in one SQLite file (WAL journal, `synchronous=FULL`, foreign
 //! keys on, a busy timeout so that several processes — the server and the CLI — can write the same
-//! file at once). The schema lives in `migrations/` and is embedded with `sqlx::migrate!`.
+//! file at once). The schema lives in `migrations/` and is embedded with `sqlx::migrate!`. Each
+//! store has one writer connection (write transactions are `BEGIN IMMEDIATE`, queued on a mutex
+//! within the process and on SQLite's lock across processes) and a small pool of read-only
+//! connections.
 //!
 //! Object versions are rows of the `versions` table, unique by (collection, id, version_key) and
-//! ordered by (collection, date_added, id, version_key). Each row carries three flags kept up to
-//! date by every insert and delete in the same transaction: `latest_spec` (its spec_version is the
-//! highest the object has), `dflt_first` and `dflt_last` (first/last version among those). The
-//! default TAXII selection ("latest spec version, last version") is thus a range scan of a partial
-//! index; unusual filter combinations fall back to correlated subqueries.
+//! by (collection, date_added). Each row carries three flags kept up to date by every insert and
+//! delete in the same transaction: `latest_spec` (its spec_version is the highest the object
+//! has), `dflt_first` and `dflt_last` (first/last version among those). The default TAXII
+//! selection ("latest spec version, last version") is thus a range scan of a partial index, and
+//! a page cursor is a seek on date_added; unusual filter combinations fall back to correlated
+//! subqueries. A query page is returned by SQLite as one packed text value (fields and records
+//! separated by U+001F and U+001E, which JSON text cannot contain; versions holding them are
+//! refused).
 //!
 //! `date_added` comes from a per-collection clock (`collections.last_date_added`) advanced inside
-//! each `BEGIN IMMEDIATE` write transaction: it is `max(now, last + 1)` microseconds, so it
-//! strictly increases within a collection even across processes sharing the file.
+//! each write transaction: it is `max(now, last + 1)` microseconds, so it strictly increases
+//! within a collection even across processes sharing the file.
 
 mod objects;
 
