@@ -589,3 +589,25 @@ fn repeats_counts_records() {
         Some("2024-03-17T10:00:32.000000Z")
     );
 }
+
+#[test]
+fn multi_observation_leaves_with_sets_quoted_keys_and_negations() {
+    // Each bracketed expression is re-evaluated on its own to decide what to keep; these
+    // spellings must survive that.
+    let mut b = MatcherBuilder::default();
+    let p = "[domain-name:value IN ('x.example', 'first.example')] AND [network-traffic:extensions.'http-request-ext'.request_method NOT = 'post' AND domain-name:value LIKE 'sec%']";
+    b.add(&indicator(1, p)).unwrap().unwrap();
+    let mut m = b.build();
+    let mut hits = Vec::new();
+    m.match_record(&dns("2024-03-17T10:00:00Z", "first.example"), &mut hits);
+    assert!(hits.is_empty());
+    let http = eve_record(
+        r#"{"timestamp":"2024-03-17T10:00:05Z","event_type":"http","src_ip":"10.0.0.15","src_port":5000,"dest_ip":"192.0.2.1","dest_port":80,"proto":"TCP","http":{"hostname":"second.example","url":"/","http_method":"GET"}}"#,
+    );
+    m.match_record(&http, &mut hits);
+    assert!(
+        hits.is_empty(),
+        "LIKE 'sec%' does not hold on the same root object as the method"
+    );
+    assert_eq!(m.partial_records(), 1);
+}
