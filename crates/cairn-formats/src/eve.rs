@@ -145,11 +145,18 @@ pub(crate) fn hex_digest(s: &str) -> String {
         .collect()
 }
 
-/// `2023-01-01T00:00:00` (no zone: Suricata writes UTC) → RFC 3339 with `Z`.
-fn utc_text(s: &str) -> String {
-    match parse_time(s) {
-        Some(t) => crate::record::format_micros(t).replace(".000000Z", "Z"),
-        None => s.to_string(),
+/// Set a time property from log text (`2023-01-01T00:00:00`, no zone: Suricata writes UTC),
+/// as RFC 3339 UTC; text that is not a time is kept as it is. Returns the time.
+fn set_log_time(rec: &mut Record, sco: ScoIdx, path: &'static str, text: &str) -> Option<i64> {
+    match parse_time(text) {
+        Some(t) => {
+            rec.set_time(sco, path, t);
+            Some(t)
+        }
+        None => {
+            rec.set_str(sco, path, text);
+            None
+        }
     }
 }
 
@@ -185,25 +192,26 @@ impl LineParser for EveParser {
                 if src.contains(':') { "ipv6" } else { "ipv4" },
             );
             if let Some(p) = nonempty(&e.proto) {
-                rec.set_str(n, "protocols[*]", &p.to_ascii_lowercase());
+                rec.set_str_lower(n, "protocols[*]", p);
             }
             if let Some(a) = nonempty(&e.app_proto).filter(|a| !matches!(*a, "failed" | "unknown"))
             {
-                rec.set_str(n, "protocols[*]", &a.to_ascii_lowercase());
+                rec.set_str_lower(n, "protocols[*]", a);
             }
             nt = Some(n);
         }
         if let (Some(n), Some(f)) = (nt, e.flow.as_ref().or(e.netflow.as_ref())) {
+            let is_flow = event_type == "flow" || event_type == "netflow";
             if let Some(t) = nonempty(&f.start) {
-                rec.set_str(n, "start", &utc_text(t));
-                if event_type == "flow" || event_type == "netflow" {
-                    rec.time = parse_time(t).or(rec.time);
+                let start = set_log_time(rec, n, "start", t);
+                if is_flow {
+                    rec.time = start.or(rec.time);
                 }
             }
             if let Some(t) = nonempty(&f.end) {
-                rec.set_str(n, "end", &utc_text(t));
-                if event_type == "flow" || event_type == "netflow" {
-                    rec.time_end = parse_time(t);
+                let end = set_log_time(rec, n, "end", t);
+                if is_flow {
+                    rec.time_end = end;
                 }
             }
             if let Some(v) = f.bytes_toserver.or(f.bytes) {
@@ -279,21 +287,13 @@ impl LineParser for EveParser {
             }
             if let Some(n) = nt {
                 if let Some(m) = nonempty(&h.http_method) {
-                    rec.set_str(
-                        n,
-                        "extensions.http-request-ext.request_method",
-                        &m.to_ascii_lowercase(),
-                    );
+                    rec.set_str_lower(n, "extensions.http-request-ext.request_method", m);
                 }
                 if let Some(u) = nonempty(&h.url) {
                     rec.set_str(n, "extensions.http-request-ext.request_value", u);
                 }
                 if let Some(p) = nonempty(&h.protocol) {
-                    rec.set_str(
-                        n,
-                        "extensions.http-request-ext.request_version",
-                        &p.to_ascii_lowercase(),
-                    );
+                    rec.set_str_lower(n, "extensions.http-request-ext.request_version", p);
                 }
                 if let Some(v) = host {
                     rec.set_str(n, "extensions.http-request-ext.request_header.Host", v);
@@ -332,10 +332,10 @@ impl LineParser for EveParser {
                     rec.set_str(c, "issuer", v);
                 }
                 if let Some(v) = nonempty(&t.notbefore) {
-                    rec.set_str(c, "validity_not_before", &utc_text(v));
+                    set_log_time(rec, c, "validity_not_before", v);
                 }
                 if let Some(v) = nonempty(&t.notafter) {
-                    rec.set_str(c, "validity_not_after", &utc_text(v));
+                    set_log_time(rec, c, "validity_not_after", v);
                 }
             }
         }

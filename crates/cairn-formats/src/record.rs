@@ -221,6 +221,31 @@ impl Record {
         });
     }
 
+    /// Set a string property, lower-cased (ASCII).
+    pub fn set_str_lower(&mut self, sco: ScoIdx, path: &'static str, value: &str) {
+        let a = self.arena.len() as u32;
+        self.arena
+            .extend(value.chars().map(|c| c.to_ascii_lowercase()));
+        let t = Text::Arena(a, self.arena.len() as u32);
+        self.props.push(Prop {
+            sco,
+            path: Text::Static(path),
+            val: Val::Str(t),
+        });
+    }
+
+    /// Set a timestamp property (RFC 3339 UTC; whole seconds are written without a fraction).
+    pub fn set_time(&mut self, sco: ScoIdx, path: &'static str, micros: i64) {
+        let a = self.arena.len() as u32;
+        write_micros(&mut self.arena, micros, true);
+        let t = Text::Arena(a, self.arena.len() as u32);
+        self.props.push(Prop {
+            sco,
+            path: Text::Static(path),
+            val: Val::Str(t),
+        });
+    }
+
     pub fn set_int(&mut self, sco: ScoIdx, path: &'static str, value: i64) {
         self.props.push(Prop {
             sco,
@@ -524,17 +549,41 @@ fn canonical_json(v: &Value, out: &mut String) {
 
 /// Microseconds since the epoch as RFC 3339 UTC with 6 fraction digits (`Z`).
 pub fn format_micros(micros: i64) -> String {
+    let mut s = String::with_capacity(27);
+    write_micros(&mut s, micros, false);
+    s
+}
+
+/// Append `micros` as RFC 3339 UTC: `YYYY-MM-DDTHH:MM:SS.ffffffZ`, or `...SSZ` when
+/// `drop_zero_fraction` and the fraction is zero. Years outside 0..=9999 are clamped.
+pub fn write_micros(out: &mut String, micros: i64, drop_zero_fraction: bool) {
     let secs = micros.div_euclid(1_000_000);
-    let frac = micros.rem_euclid(1_000_000);
+    let frac = micros.rem_euclid(1_000_000) as u32;
     let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
+    let sod = secs.rem_euclid(86_400) as u32;
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac:06}Z",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    )
+    let y = y.clamp(0, 9999) as u32;
+    let mut b = *b"0000-00-00T00:00:00.000000Z";
+    let put = |b: &mut [u8; 27], at: usize, width: usize, mut v: u32| {
+        for i in (0..width).rev() {
+            b[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(&mut b, 0, 4, y);
+    put(&mut b, 5, 2, m);
+    put(&mut b, 8, 2, d);
+    put(&mut b, 11, 2, sod / 3600);
+    put(&mut b, 14, 2, (sod / 60) % 60);
+    put(&mut b, 17, 2, sod % 60);
+    put(&mut b, 20, 6, frac);
+    let text = std::str::from_utf8(&b).unwrap_or("1970-01-01T00:00:00.000000Z");
+    if drop_zero_fraction && frac == 0 {
+        out.push_str(&text[..19]);
+        out.push('Z');
+    } else {
+        out.push_str(text);
+    }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use crate::eve::{hex_digest, is_ip};
-use crate::record::{JsonStr, Record, epoch_secs_to_micros, format_micros, parse_time};
+use crate::record::{JsonStr, Record, epoch_secs_to_micros, parse_time};
 use crate::{LineParser, ParseError};
 
 type S<'a> = Option<JsonStr<'a>>;
@@ -117,10 +117,6 @@ fn nonempty<'a>(s: &'a S<'_>) -> Option<&'a str> {
     s.as_deref().filter(|s| !s.is_empty() && *s != "-")
 }
 
-fn stix_time(micros: i64) -> String {
-    format_micros(micros).replace(".000000Z", "Z")
-}
-
 impl LineParser for ZeekParser {
     fn parse_line(&mut self, line: &str, rec: &mut Record) -> Result<(), ParseError> {
         let z: Zeek<'_> =
@@ -160,17 +156,17 @@ impl LineParser for ZeekParser {
                 if src.contains(':') { "ipv6" } else { "ipv4" },
             );
             if let Some(p) = nonempty(&z.proto) {
-                rec.set_str(n, "protocols[*]", &p.to_ascii_lowercase());
+                rec.set_str_lower(n, "protocols[*]", p);
             }
             if let Some(svc) = nonempty(&z.service) {
                 for s in svc.split(',') {
-                    rec.set_str(n, "protocols[*]", &s.to_ascii_lowercase());
+                    rec.set_str_lower(n, "protocols[*]", s);
                 }
             }
             if let Some(d) = z.duration {
-                rec.set_str(n, "start", &stix_time(t));
+                rec.set_time(n, "start", t);
                 if let Some(dm) = epoch_secs_to_micros(d) {
-                    rec.set_str(n, "end", &stix_time(t + dm));
+                    rec.set_time(n, "end", t + dm);
                     rec.time_end = Some(t + dm);
                 }
             }
@@ -234,11 +230,7 @@ impl LineParser for ZeekParser {
             && (z.method.is_some() || z.uri.is_some())
         {
             if let Some(m) = nonempty(&z.method) {
-                rec.set_str(
-                    n,
-                    "extensions.http-request-ext.request_method",
-                    &m.to_ascii_lowercase(),
-                );
+                rec.set_str_lower(n, "extensions.http-request-ext.request_method", m);
             }
             if let Some(u) = nonempty(&z.uri) {
                 rec.set_str(n, "extensions.http-request-ext.request_value", u);
@@ -320,10 +312,10 @@ impl LineParser for ZeekParser {
                 rec.set_str(c, "issuer", v);
             }
             if let Some(v) = z.cert_not_before.as_ref().and_then(Ts::micros) {
-                rec.set_str(c, "validity_not_before", &stix_time(v));
+                rec.set_time(c, "validity_not_before", v);
             }
             if let Some(v) = z.cert_not_after.as_ref().and_then(Ts::micros) {
-                rec.set_str(c, "validity_not_after", &stix_time(v));
+                rec.set_time(c, "validity_not_after", v);
             }
             if let Some(v) = nonempty(&z.cert_key_alg) {
                 rec.set_str(c, "subject_public_key_algorithm", v);
