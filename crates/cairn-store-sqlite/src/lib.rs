@@ -7,8 +7,9 @@
 //! within the process and on SQLite's lock across processes) and a small pool of read-only
 //! connections.
 //!
-//! Object versions are rows of the `versions` table, unique by (collection, id, version_key) and
-//! by (collection, date_added). Each row carries three flags kept up to date by every insert and
+//! Object versions are rows of the `versions` table, unique by (collection, id, version_key) (kept
+//! by `add_objects`; the id index holds only the last 12 characters of ids) and by (collection,
+//! date_added). Each row carries three flags kept up to date by every insert and
 //! delete in the same transaction: `latest_spec` (its spec_version is the highest the object
 //! has), `dflt_first` and `dflt_last` (first/last version among those). The default TAXII
 //! selection ("latest spec version, last version") is thus a range scan of a partial index, and
@@ -446,12 +447,15 @@ impl Store for SqliteStore {
 
     async fn object_exists(&self, collection: Uuid, object_id: &str) -> Result<bool> {
         let (seq, _) = self.coll(collection).await?;
-        let row = sqlx::query("SELECT 1 FROM versions WHERE coll = ? AND id = ? LIMIT 1")
-            .bind(seq)
-            .bind(object_id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let row = sqlx::query(
+            "SELECT 1 FROM versions WHERE coll = ?1 AND substr(id, -12) = substr(?2, -12) \
+             AND id = ?2 LIMIT 1",
+        )
+        .bind(seq)
+        .bind(object_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(row.is_some())
     }
 

@@ -141,7 +141,8 @@ pub(crate) async fn add_objects(s: &SqliteStore, req: AddRequest) -> Result<Stat
     if !ids.is_empty() {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {VROW_COLS} FROM versions INDEXED BY versions_by_id \
-             WHERE coll = ?1 AND id IN (SELECT value FROM json_each(?2))"
+             WHERE coll = ?1 AND substr(id, -12) IN (SELECT substr(value, -12) FROM json_each(?2)) \
+             AND id IN (SELECT value FROM json_each(?2))"
         )))
         .bind(seq)
         .bind(ids_json)
@@ -361,6 +362,26 @@ impl Sql {
             format!("(SELECT value FROM json_each({}))", self.arg(json))
         }
     }
+
+    /// `v.id` is one of `ids`, matched through the id-suffix index first.
+    fn id_in(&mut self, ids: &[String]) -> String {
+        if ids.len() <= INLINE_LIST {
+            let ps: Vec<String> = ids.iter().map(|i| self.arg(i.clone())).collect();
+            let suffixes: Vec<String> = ps.iter().map(|p| format!("substr({p}, -12)")).collect();
+            format!(
+                "substr(v.id, -12) IN ({}) AND v.id IN ({})",
+                suffixes.join(", "),
+                ps.join(", ")
+            )
+        } else {
+            let json = serde_json::to_string(ids).expect("strings serialize");
+            let p = self.arg(json);
+            format!(
+                "substr(v.id, -12) IN (SELECT substr(value, -12) FROM json_each({p})) \
+                 AND v.id IN (SELECT value FROM json_each({p}))"
+            )
+        }
+    }
 }
 
 /// The selection of `versions` (and spec versions) as a WHERE fragment; returns whether it is
@@ -408,7 +429,7 @@ fn selection(sql: &mut Sql, spec_versions: &[String], vf: &VersionFilter) -> (St
         if on {
             parts.push(format!(
                 "v.version_key = (SELECT {agg}(w.version_key) FROM versions AS w \
-                 WHERE w.coll = v.coll AND w.id = v.id \
+                 WHERE w.coll = v.coll AND substr(w.id, -12) = substr(v.id, -12) AND w.id = v.id \
                  AND w.spec_version IN {sp})"
             ));
         }
@@ -430,11 +451,12 @@ fn build_query(seq: i64, q: &ObjectQuery) -> (String, SqliteArguments) {
     let by_id = q.object_id.is_some() || !q.ids.is_empty();
     if let Some(oid) = &q.object_id {
         let p = sql.arg(oid.clone());
-        cond.push(format!("v.id = {p}"));
+        cond.push(format!(
+            "substr(v.id, -12) = substr({p}, -12) AND v.id = {p}"
+        ));
     }
     if !q.ids.is_empty() {
-        let p = sql.list(&q.ids);
-        cond.push(format!("v.id IN {p}"));
+        cond.push(sql.id_in(&q.ids));
     }
     if !q.types.is_empty() {
         let p = sql.list(&q.types);
@@ -551,7 +573,8 @@ pub(crate) async fn delete_versions(s: &SqliteStore, d: &DeleteSpec) -> Result<u
     let (seq, _) = s.coll(d.collection).await?;
     let (_guard, mut tx) = s.begin_write().await?;
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {VROW_COLS} FROM versions WHERE coll = ? AND id = ?"
+        "SELECT {VROW_COLS} FROM versions WHERE coll = ?1 AND substr(id, -12) = substr(?2, -12) \
+         AND id = ?2"
     )))
     .bind(seq)
     .bind(d.object_id.clone())

@@ -235,7 +235,7 @@ async fn query_plans_use_the_indexes() {
                 ids: vec![v[3].id.clone()],
                 ..f.query()
             },
-            vec!["USING INDEX versions_by_id (coll=? AND id=?)"],
+            vec!["USING INDEX versions_by_id (coll=? AND <expr>=?)"],
         ),
         (
             "object",
@@ -243,7 +243,7 @@ async fn query_plans_use_the_indexes() {
                 object_id: Some(v[3].id.clone()),
                 ..f.query()
             },
-            vec!["USING INDEX versions_by_id (coll=? AND id=?)"],
+            vec!["USING INDEX versions_by_id (coll=? AND <expr>=?)"],
         ),
     ];
     for (name, q, wanted) in cases {

@@ -228,6 +228,7 @@ pub async fn run_all(store: &dyn Store) {
     version_filters(store).await;
     spec_version_filters(store).await;
     id_and_type_filters(store).await;
+    similar_ids_stay_apart(store).await;
     added_after(store).await;
     pagination(store).await;
     bodies_and_metadata(store).await;
@@ -1011,6 +1012,74 @@ async fn id_and_type_filters(s: &dyn Store) {
         p(&["indicator_m2"]),
         "{C}: long lists of ids, types, versions and spec versions"
     );
+}
+
+/// Ids that differ only in their type or leading characters are different objects everywhere:
+/// duplicates, filters, selection flags, deletes.
+async fn similar_ids_stay_apart(s: &dyn Store) {
+    const C: &str = "similar_ids_stay_apart";
+    let f = Fixture::new(s, "similar").await;
+    let tail = "-4aaa-8aaa-123456789012";
+    let ids = [
+        format!("indicator--aaaaaaaa-aaaa{tail}"),
+        format!("malware--aaaaaaaa-aaaa{tail}"),
+        format!("indicator--bbbbbbbb-bbbb{tail}"),
+    ];
+    let mk = |id: &str, modified: &str| {
+        let (type_, _) = id.split_once("--").unwrap();
+        new_version(&format!(
+            r#"{{"type":"{type_}","spec_version":"2.1","id":"{id}","created":"2020-01-01T00:00:00Z","modified":"{modified}"}}"#
+        ))
+    };
+    let t1 = "2020-01-01T00:00:00Z";
+    let t2 = "2021-01-01T00:00:00Z";
+    let st = f.add(s, ids.iter().map(|id| mk(id, t1)).collect()).await;
+    assert!(
+        st.successes.iter().all(|d| d.message.is_none()),
+        "{C}: three distinct objects, no duplicates"
+    );
+    f.add(s, vec![mk(&ids[0], t2)]).await;
+    for (i, id) in ids.iter().enumerate() {
+        let q = ObjectQuery {
+            ids: vec![id.clone()],
+            versions: vf(false, false, true, &[]),
+            ..f.query()
+        };
+        let recs = fetch(s, &q).await;
+        assert!(recs.iter().all(|r| &r.id == id), "{C}: ids=[{id}]");
+        assert_eq!(
+            recs.len(),
+            if i == 0 { 2 } else { 1 },
+            "{C}: versions of {id}"
+        );
+        let q = ObjectQuery {
+            object_id: Some(id.clone()),
+            ..f.query()
+        };
+        let last = fetch(s, &q).await;
+        assert_eq!(last.len(), 1, "{C}: one default record for {id}");
+        assert_eq!(
+            last[0].version,
+            if i == 0 { t2 } else { t1 },
+            "{C}: last of {id}"
+        );
+    }
+    let removed = s
+        .delete_versions(&DeleteSpec {
+            collection: f.collection,
+            object_id: ids[1].clone(),
+            ..DeleteSpec::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(removed, 1, "{C}: delete one object");
+    assert!(
+        !s.object_exists(f.collection, &ids[1]).await.unwrap(),
+        "{C}"
+    );
+    assert!(s.object_exists(f.collection, &ids[0]).await.unwrap(), "{C}");
+    assert!(s.object_exists(f.collection, &ids[2]).await.unwrap(), "{C}");
+    assert_eq!(s.count_versions(f.collection).await.unwrap(), 3, "{C}");
 }
 
 async fn added_after(s: &dyn Store) {
