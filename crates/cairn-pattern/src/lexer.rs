@@ -325,30 +325,40 @@ fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
             best = (t, l);
         }
     };
-    let sign = |s: u8| -> Option<usize> { (b.get(i) == Some(&s)).then_some(1) };
-    offer(
-        Tok::IntNeg,
-        sign(b'-').and_then(|_| int_body(b, i + 1).map(|n| n + 1)),
-    );
-    let plus = usize::from(b.get(i) == Some(&b'+'));
-    offer(Tok::IntPos, int_body(b, i + plus).map(|n| n + plus));
-    offer(
-        Tok::FloatNeg,
-        sign(b'-').and_then(|_| float_body(b, i + 1).map(|n| n + 1)),
-    );
-    offer(Tok::FloatPos, float_body(b, i + plus).map(|n| n + plus));
-    offer(Tok::Hex, hex_lit(b, i));
-    offer(Tok::Binary, bin_lit(b, i));
-    offer(Tok::Str, str_lit(b, i));
+    let first = b[i];
+    if first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.') {
+        let sign = |s: u8| -> Option<usize> { (first == s).then_some(1) };
+        offer(
+            Tok::IntNeg,
+            sign(b'-').and_then(|_| int_body(b, i + 1).map(|n| n + 1)),
+        );
+        let plus = usize::from(first == b'+');
+        offer(Tok::IntPos, int_body(b, i + plus).map(|n| n + plus));
+        offer(
+            Tok::FloatNeg,
+            sign(b'-').and_then(|_| float_body(b, i + 1).map(|n| n + 1)),
+        );
+        offer(Tok::FloatPos, float_body(b, i + plus).map(|n| n + plus));
+    }
+    match first {
+        b'h' => offer(Tok::Hex, hex_lit(b, i)),
+        b'b' => offer(Tok::Binary, bin_lit(b, i)),
+        b'\'' => offer(Tok::Str, str_lit(b, i)),
+        _ => {}
+    }
     if b[i..].starts_with(b"true") {
         offer(Tok::Bool, Some(4));
     } else if b[i..].starts_with(b"false") {
         offer(Tok::Bool, Some(5));
     }
-    offer(Tok::Timestamp, ts_lit(b, i));
-    for (kw, t) in KEYWORDS {
-        if b[i..].starts_with(kw.as_bytes()) {
-            offer(*t, Some(kw.len()));
+    if first == b't' {
+        offer(Tok::Timestamp, ts_lit(b, i));
+    }
+    if first.is_ascii_alphabetic() {
+        for (kw, t) in KEYWORDS {
+            if b[i..].starts_with(kw.as_bytes()) {
+                offer(*t, Some(kw.len()));
+            }
         }
     }
     if b[i].is_ascii_alphabetic() || b[i] == b'_' {
