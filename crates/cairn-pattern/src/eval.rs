@@ -81,7 +81,14 @@ fn prop<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
         return None;
     };
     if m.len() <= 12 {
-        m.iter().find(|(k, _)| k.as_str() == key).map(|(_, x)| x)
+        let kb = key.as_bytes();
+        m.iter()
+            .find(|(k, _)| {
+                let b = k.as_bytes();
+                // Cheap first-byte check before the full comparison.
+                b.len() == kb.len() && b.first() == kb.first() && b == kb
+            })
+            .map(|(_, x)| x)
     } else {
         m.get(key)
     }
@@ -136,20 +143,25 @@ impl<'a> Observation<'a> {
             last_observed,
             number_observed,
             objects.into_iter().filter_map(Obj::of),
+            false,
         )
     }
 
+    /// `unique_ids`: distinct objects are known to have distinct ids (they come from one
+    /// id-keyed map), so a repeated object can only be the very same value.
     fn from_objs(
         first_observed: i128,
         last_observed: i128,
         number_observed: u64,
         all: impl Iterator<Item = Obj<'a>>,
+        unique_ids: bool,
     ) -> Observation<'a> {
         let mut v: Vec<Obj<'a>> = Vec::new();
         let mut index: Option<FastMap<&'a str, usize>> = None;
         for o in all {
             let found = match &index {
                 Some(ix) => ix.get(o.id).copied(),
+                None if unique_ids => v.iter().position(|x| std::ptr::eq(x.value, o.value)),
                 None => v.iter().position(|x| x.id == o.id),
             };
             match found {
@@ -180,12 +192,17 @@ impl<'a> Observation<'a> {
         observed_data: &'a Value,
         scos: &HashMap<&str, &'a Value>,
     ) -> Result<Observation<'a>, ObservationError> {
-        Observation::from_od(observed_data, |id| scos.get(id).and_then(|v| Obj::of(v)))
+        Observation::from_od(
+            observed_data,
+            |id| scos.get(id).and_then(|v| Obj::of(v)),
+            false,
+        )
     }
 
     fn from_od(
         observed_data: &'a Value,
         lookup: impl Fn(&str) -> Option<Obj<'a>>,
+        unique_ids: bool,
     ) -> Result<Observation<'a>, ObservationError> {
         let id = || {
             prop(observed_data, "id")
@@ -227,7 +244,7 @@ impl<'a> Observation<'a> {
         let objs = Obj::of(observed_data)
             .into_iter()
             .chain(refs.iter().filter_map(|r| r.as_str().and_then(&lookup)));
-        Ok(Observation::from_objs(first, last, n, objs))
+        Ok(Observation::from_objs(first, last, n, objs, unique_ids))
     }
 
     /// The objects of this observation, by id.
@@ -263,7 +280,7 @@ where
         }
     }
     ods.into_iter()
-        .map(|od| Observation::from_od(od, |id| scos.get(id).copied()))
+        .map(|od| Observation::from_od(od, |id| scos.get(id).copied(), true))
         .collect()
 }
 
