@@ -42,9 +42,21 @@
 //!   bound interval to overlap `[s, e)`. `WITHIN 0` and `REPEATS 0` (outside the
 //!   specification's positive values) never match.
 //!
+//! * Deviations from the reference matcher, where it contradicts the specification or crashes
+//!   (each covered by `tests/fixtures/spec_cases.jsonl`): `NOT EXISTS` is honoured; `EXISTS`
+//!   combines with `AND`/`OR`; IPv6, `/0` and bare-address containers work in
+//!   `ISSUBSET`/`ISSUPERSET`; `IN` agrees with `=` (no `true == 1`, bytes vs strings as for
+//!   `=`, mixed sets allowed); timestamps keep nine fraction digits; a `t''` literal against a
+//!   non-timestamp string is a type mismatch; `:60` is a leap second, a date that does not
+//!   exist matches nothing; `[n]` after `*_refs` indexes the list as written; `LIKE` does not
+//!   ignore a final newline.
+//!
 //! Bindings are searched as per-observation instance counts, keeping only minimal ones, which is
 //! exact because every constraint only gets easier with fewer bound instances. At most
-//! [`MAX_BINDINGS`] candidate bindings are kept per sub-expression.
+//! [`MAX_BINDINGS`] candidate bindings are kept per sub-expression, and combining two
+//! sub-expressions is quadratic in their candidates: the evaluator is meant for checking one
+//! pattern against a handful of observations (an indicator against an observed-data bundle),
+//! not for streams of thousands of observations.
 
 mod ast;
 mod compiled;
@@ -74,7 +86,9 @@ pub struct Pattern {
 }
 
 impl Pattern {
-    /// Parse against the grammar only (no semantic checks).
+    /// Parse against the grammar only (no semantic checks). Nesting deeper than
+    /// [`MAX_DEPTH`] groups or stacked qualifiers is rejected with [`PatternError::TooDeep`]
+    /// (the grammar itself has no limit; chains such as `a OR b OR ...` do not count).
     pub fn parse(src: &str) -> Result<Pattern, PatternError> {
         let p = parser::parse(src)?;
         Ok(Pattern {
