@@ -19,6 +19,10 @@ use crate::time::parse_timestamp;
 /// Upper bound on candidate bindings kept per sub-expression (after keeping minimal ones).
 pub const MAX_BINDINGS: usize = 20_000;
 
+/// Upper bound on candidate pairs examined when combining two sub-expressions, which keeps
+/// evaluation time bounded for adversarial `REPEATS` counts over many instances.
+pub const MAX_PAIRS: usize = 2_000_000;
+
 /// STIX 2.1 SDO/SRO and meta types: never the root object of a comparison.
 const NON_SCO_TYPES: &[&str] = &[
     "attack-pattern",
@@ -578,8 +582,13 @@ struct Ctx<'o, 'a> {
 impl Ctx<'_, '_> {
     fn combine(&self, a: &[Binding], b: &[Binding], followed_by: bool) -> Vec<Binding> {
         let mut out = Vec::new();
+        let mut pairs = 0usize;
         for x in a {
             for y in b {
+                pairs += 1;
+                if pairs > MAX_PAIRS {
+                    return minimize(out);
+                }
                 if followed_by && self.max_first(x) > self.min_last(y) {
                     continue;
                 }
@@ -624,6 +633,39 @@ impl Ctx<'_, '_> {
             z.push((idx, n));
         }
         Some(z)
+    }
+
+    /// `REPEATS k` over single-instance bindings when the exact set of count vectors would be
+    /// too large: for each run of matched observations in time order, the binding that fills
+    /// `k` instances from the run's start (and one filling from its end). Every binding
+    /// produced is valid; the ones with the shortest time spans are among them.
+    fn repeats_in_windows(&self, base: &[Binding], k: u64) -> Vec<Binding> {
+        let mut idx: Vec<u32> = base.iter().map(|b| b[0].0).collect();
+        idx.sort_by_key(|i| {
+            let o = &self.obs[*i as usize];
+            (o.first_observed, o.last_observed, *i)
+        });
+        idx.dedup();
+        let fill = |run: &mut dyn Iterator<Item = u32>| -> Option<Binding> {
+            let mut need = k;
+            let mut z: Binding = Vec::new();
+            for i in run {
+                let take = self.obs[i as usize].number_observed.min(need);
+                z.push((i, take));
+                need -= take;
+                if need == 0 {
+                    z.sort_unstable();
+                    return Some(z);
+                }
+            }
+            None
+        };
+        let mut out = Vec::new();
+        for start in 0..idx.len() {
+            out.extend(fill(&mut idx[start..].iter().copied()));
+            out.extend(fill(&mut idx[..=start].iter().rev().copied()));
+        }
+        minimize(out)
     }
 
     fn max_first(&self, b: &Binding) -> i128 {
@@ -711,6 +753,11 @@ impl Ctx<'_, '_> {
                         if u128::from(k) > cap {
                             return Vec::new();
                         }
+                        if base.iter().all(|b| b.len() == 1 && b[0].1 == 1)
+                            && compositions_exceed(k, base.len() as u64, MAX_BINDINGS as u64)
+                        {
+                            return self.repeats_in_windows(&base, k);
+                        }
                         let mut acc: Option<Vec<Binding>> = None;
                         loop {
                             if k & 1 == 1 {
@@ -732,6 +779,25 @@ impl Ctx<'_, '_> {
             }
         }
     }
+}
+
+/// Would the number of ways to spread `k` instances over `m` observations exceed `limit`?
+/// (`C(k + m - 1, m - 1)`, computed incrementally with early exit.)
+fn compositions_exceed(k: u64, m: u64, limit: u64) -> bool {
+    if m <= 1 {
+        return false;
+    }
+    let r = m - 1;
+    let (a, b) = (k.max(r), k.min(r));
+    let mut c: u128 = 1;
+    for i in 1..=b {
+        // c = C(a + i, i), built up step by step; C(k + r, r) = C(a + b, b).
+        c = c * u128::from(a + i) / u128::from(i);
+        if c > u128::from(limit) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Drop duplicates and bindings that bind a superset of another binding's instances.

@@ -53,8 +53,11 @@
 //!
 //! Bindings are searched as per-observation instance counts, keeping only minimal ones, which is
 //! exact because every constraint only gets easier with fewer bound instances. At most
-//! [`MAX_BINDINGS`] candidate bindings are kept per sub-expression, and combining two
-//! sub-expressions is quadratic in their candidates: the evaluator is meant for checking one
+//! [`MAX_BINDINGS`] candidate bindings are kept per sub-expression (a `REPEATS` whose exact
+//! set would be larger keeps, per run of matching observations in time order, the bindings
+//! filling the count from either end) and at most [`MAX_PAIRS`]
+//! pairs are examined when combining two (beyond that a match may be missed, never invented);
+//! combining is quadratic in the candidates: the evaluator is meant for checking one
 //! pattern against a handful of observations (an indicator against an observed-data bundle),
 //! not for streams of thousands of observations.
 
@@ -73,7 +76,7 @@ pub use ast::{
 };
 pub use compiled::Net;
 pub use error::{ObservationError, PatternError};
-pub use eval::{MAX_BINDINGS, Observation, observations_from_bundle};
+pub use eval::{MAX_BINDINGS, MAX_PAIRS, Observation, observations_from_bundle};
 pub use parser::MAX_DEPTH;
 pub use time::parse_timestamp;
 
