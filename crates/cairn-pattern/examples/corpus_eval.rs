@@ -1,0 +1,77 @@
+//! Times pattern evaluation in-process over the match corpus, the way the reference matcher is
+//! timed in `bench/pattern_vs_stix2matcher.sh`: the corpus is parsed into JSON values first, then
+//! the loop is timed. Prints two lines: `parse+eval NS` (compile the pattern, build the
+//! observations, evaluate) and `eval NS` (patterns compiled beforehand), best of RUNS.
+//!
+//! `cargo run --release -p cairn-pattern --example corpus_eval -- CORPUS [RUNS]`
+
+use std::time::Instant;
+
+use cairn_pattern::{Pattern, observations_from_bundle};
+use serde_json::Value;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().expect("usage: corpus_eval CORPUS [RUNS]");
+    let runs: usize = args
+        .next()
+        .map_or(5, |r| r.parse().expect("RUNS is a number"));
+    let text = std::fs::read_to_string(&path).expect("readable corpus");
+    let cases: Vec<Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let bundles: Vec<(&str, Vec<&Value>)> = cases
+        .iter()
+        .map(|c| {
+            let objs = c["observed_data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .chain(c["objects"].as_array().into_iter().flatten())
+                .collect();
+            (c["pattern"].as_str().expect("pattern"), objs)
+        })
+        .collect();
+
+    let mut best_full = u128::MAX;
+    let mut hits_full = 0;
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        hits_full = 0;
+        for (pattern, objs) in &bundles {
+            let Ok(p) = Pattern::parse(pattern) else {
+                continue;
+            };
+            let Ok(obs) = observations_from_bundle(objs.iter().copied()) else {
+                continue;
+            };
+            hits_full += usize::from(p.matches(&obs));
+        }
+        best_full = best_full.min(t0.elapsed().as_nanos());
+    }
+
+    let compiled: Vec<(Pattern, &Vec<&Value>)> = bundles
+        .iter()
+        .filter_map(|(p, objs)| Pattern::parse(p).ok().map(|p| (p, objs)))
+        .collect();
+    let mut best_eval = u128::MAX;
+    let mut hits_eval = 0;
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        hits_eval = 0;
+        for (p, objs) in &compiled {
+            let Ok(obs) = observations_from_bundle(objs.iter().copied()) else {
+                continue;
+            };
+            hits_eval += usize::from(p.matches(&obs));
+        }
+        best_eval = best_eval.min(t0.elapsed().as_nanos());
+    }
+    assert_eq!(hits_full, hits_eval, "both loops must agree");
+    println!("cases {}", bundles.len());
+    println!("hits {hits_full}");
+    println!("parse+eval {best_full}");
+    println!("eval {best_eval}");
+}
