@@ -651,13 +651,18 @@ struct Envelope<'a> {
 fn prepare(body: &[u8]) -> Result<(Vec<NewVersion>, Vec<StatusDetail>)> {
     let text = std::str::from_utf8(body)
         .map_err(|e| ApiError::bad_request(format!("the request body is not UTF-8: {e}")))?;
-    serde_json::from_str::<&RawValue>(text)
-        .map_err(|e| ApiError::bad_request(format!("the request body is not JSON: {e}")))?;
-    let env: Envelope<'_> = serde_json::from_str(text).map_err(|e| {
-        ApiError::unprocessable(format!(
-            "the request body must be a JSON object with an \"objects\" list: {e}"
-        ))
-    })?;
+    // One pass over a well-formed body; only a body the envelope shape refuses is read again, to
+    // tell text that is not JSON (400) from JSON of the wrong shape (422).
+    let env: Envelope<'_> = match serde_json::from_str(text) {
+        Ok(env) => env,
+        Err(e) => {
+            serde_json::from_str::<&RawValue>(text)
+                .map_err(|e| ApiError::bad_request(format!("the request body is not JSON: {e}")))?;
+            return Err(ApiError::unprocessable(format!(
+                "the request body must be a JSON object with an \"objects\" list: {e}"
+            )));
+        }
+    };
     let objects = env
         .objects
         .ok_or_else(|| ApiError::unprocessable("the request body has no \"objects\" list"))?;

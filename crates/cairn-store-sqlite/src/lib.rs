@@ -1,6 +1,6 @@
 //! The embedded SQLite backend of [`cairn_store::Store`].
 //!
-//! [`SqliteStore`] keeps everything in one SQLite file (WAL journal, `synchronous=FULL`, foreign
+//! [`SqliteStore`] keeps everything in one SQLite file (WAL journal, `synchronous=NORMAL`, foreign
 //! keys on, a busy timeout so that several processes — the server and the CLI — can write the same
 //! file at once). The schema lives in `migrations/` and is embedded with `sqlx::migrate!`. Each
 //! store has one writer connection (write transactions are `BEGIN IMMEDIATE`, queued on a mutex
@@ -17,6 +17,16 @@
 //! subqueries. A query page is returned by SQLite as one packed text value (fields and records
 //! separated by U+001F and U+001E, which JSON text cannot contain; versions holding them are
 //! refused).
+//!
+//! Durability: a write is acknowledged once its transaction has committed to the WAL file, which
+//! with `synchronous=NORMAL` is a `write()` into the operating system's page cache, not an `fsync`
+//! (the WAL is synced only when a checkpoint copies it into the database file). An acknowledged
+//! write therefore survives the process being killed (kill -9, a panic, an OOM kill) at any point:
+//! the WAL frames are in the kernel and are replayed on the next open. What it does not survive is
+//! losing the machine itself (power loss, a kernel crash) before the kernel has flushed the WAL:
+//! then the last commits before the crash may be missing, while the database stays consistent (a
+//! torn WAL tail is discarded by its checksums). `synchronous=FULL` would close that window at the
+//! cost of one `fsync` per committed write.
 //!
 //! `date_added` comes from a per-collection clock (`collections.last_date_added`) advanced inside
 //! each write transaction: it is `max(now, last + 1)` microseconds, so it strictly increases
@@ -109,7 +119,8 @@ impl SqliteStore {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
+            // Survives kill -9 of the process; see the crate docs for power loss.
+            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             .row_buffer_size(ROW_BUFFER)
