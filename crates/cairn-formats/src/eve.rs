@@ -1,14 +1,17 @@
 //! Suricata eve.json: `flow`, `netflow`, `dns`, `http`, `tls`, `fileinfo` and `alert` events
 //! (and any other event that carries the same sub-objects). See MAPPING.md for the table.
 
+use std::fmt::Write as _;
+
 use serde::Deserialize;
 
 use crate::record::{JsonStr, Record, ScoIdx, parse_time};
+use crate::scan::Scan;
 use crate::{LineParser, ParseError};
 
 type S<'a> = Option<JsonStr<'a>>;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Eve<'a> {
     #[serde(borrow)]
     timestamp: S<'a>,
@@ -38,7 +41,7 @@ struct Eve<'a> {
     fileinfo: Option<FileInfo<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Flow<'a> {
     pkts_toserver: Option<i64>,
     pkts_toclient: Option<i64>,
@@ -53,13 +56,13 @@ struct Flow<'a> {
     end: S<'a>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct DnsQuery<'a> {
     #[serde(borrow)]
     rrname: S<'a>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct DnsAnswer<'a> {
     #[serde(borrow)]
     rrname: S<'a>,
@@ -69,7 +72,7 @@ struct DnsAnswer<'a> {
     rdata: S<'a>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Dns<'a> {
     #[serde(borrow)]
     rrname: S<'a>,
@@ -79,7 +82,7 @@ struct Dns<'a> {
     answers: Vec<DnsAnswer<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Http<'a> {
     #[serde(borrow)]
     hostname: S<'a>,
@@ -98,7 +101,7 @@ struct Http<'a> {
     http_content_type: S<'a>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Tls<'a> {
     #[serde(borrow)]
     sni: S<'a>,
@@ -116,7 +119,7 @@ struct Tls<'a> {
     notafter: S<'a>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct FileInfo<'a> {
     #[serde(borrow)]
     filename: S<'a>,
@@ -127,6 +130,158 @@ struct FileInfo<'a> {
     sha1: S<'a>,
     #[serde(borrow)]
     sha256: S<'a>,
+}
+
+/// A string field read by [`Scan`] (a repeated field gives up, as serde rejects it).
+fn s_field<'a>(sc: &mut Scan<'a>, slot: &mut S<'a>) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(JsonStr(std::borrow::Cow::Borrowed(sc.str()?)));
+    Some(())
+}
+
+/// An integer field read by [`Scan`].
+fn i_field(sc: &mut Scan<'_>, slot: &mut Option<i64>) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(sc.int()?);
+    Some(())
+}
+
+/// A sub-object field read by [`Scan`].
+fn o_field<'a, T>(
+    sc: &mut Scan<'a>,
+    slot: &mut Option<T>,
+    read: impl FnOnce(&mut Scan<'a>) -> Option<T>,
+) -> Option<()> {
+    if slot.is_some() || !sc.at_object() {
+        return None;
+    }
+    *slot = Some(read(sc)?);
+    Some(())
+}
+
+fn scan_flow<'a>(sc: &mut Scan<'a>) -> Option<Flow<'a>> {
+    let mut f = Flow::default();
+    sc.object(|sc, k| match k {
+        "pkts_toserver" => i_field(sc, &mut f.pkts_toserver),
+        "pkts_toclient" => i_field(sc, &mut f.pkts_toclient),
+        "bytes_toserver" => i_field(sc, &mut f.bytes_toserver),
+        "bytes_toclient" => i_field(sc, &mut f.bytes_toclient),
+        "pkts" => i_field(sc, &mut f.pkts),
+        "bytes" => i_field(sc, &mut f.bytes),
+        "start" => s_field(sc, &mut f.start),
+        "end" => s_field(sc, &mut f.end),
+        _ => sc.skip(),
+    })?;
+    Some(f)
+}
+
+fn scan_dns<'a>(sc: &mut Scan<'a>) -> Option<Dns<'a>> {
+    let mut d = Dns::default();
+    let (mut queries, mut answers) = (false, false);
+    sc.object(|sc, k| match k {
+        "rrname" => s_field(sc, &mut d.rrname),
+        "queries" if !queries => {
+            queries = true;
+            sc.array(|sc| {
+                let mut q = DnsQuery::default();
+                sc.object(|sc, k| match k {
+                    "rrname" => s_field(sc, &mut q.rrname),
+                    _ => sc.skip(),
+                })?;
+                d.queries.push(q);
+                Some(())
+            })
+        }
+        "answers" if !answers => {
+            answers = true;
+            sc.array(|sc| {
+                let mut a = DnsAnswer::default();
+                sc.object(|sc, k| match k {
+                    "rrname" => s_field(sc, &mut a.rrname),
+                    "rrtype" => s_field(sc, &mut a.rrtype),
+                    "rdata" => s_field(sc, &mut a.rdata),
+                    _ => sc.skip(),
+                })?;
+                d.answers.push(a);
+                Some(())
+            })
+        }
+        "queries" | "answers" => None,
+        _ => sc.skip(),
+    })?;
+    Some(d)
+}
+
+fn scan_http<'a>(sc: &mut Scan<'a>) -> Option<Http<'a>> {
+    let mut h = Http::default();
+    sc.object(|sc, k| match k {
+        "hostname" => s_field(sc, &mut h.hostname),
+        "http_port" => i_field(sc, &mut h.http_port),
+        "url" => s_field(sc, &mut h.url),
+        "http_user_agent" => s_field(sc, &mut h.http_user_agent),
+        "http_method" => s_field(sc, &mut h.http_method),
+        "protocol" => s_field(sc, &mut h.protocol),
+        "http_refer" => s_field(sc, &mut h.http_refer),
+        "http_content_type" => s_field(sc, &mut h.http_content_type),
+        _ => sc.skip(),
+    })?;
+    Some(h)
+}
+
+fn scan_tls<'a>(sc: &mut Scan<'a>) -> Option<Tls<'a>> {
+    let mut t = Tls::default();
+    sc.object(|sc, k| match k {
+        "sni" => s_field(sc, &mut t.sni),
+        "subject" => s_field(sc, &mut t.subject),
+        "issuerdn" => s_field(sc, &mut t.issuerdn),
+        "serial" => s_field(sc, &mut t.serial),
+        "fingerprint" => s_field(sc, &mut t.fingerprint),
+        "notbefore" => s_field(sc, &mut t.notbefore),
+        "notafter" => s_field(sc, &mut t.notafter),
+        _ => sc.skip(),
+    })?;
+    Some(t)
+}
+
+fn scan_fileinfo<'a>(sc: &mut Scan<'a>) -> Option<FileInfo<'a>> {
+    let mut f = FileInfo::default();
+    sc.object(|sc, k| match k {
+        "filename" => s_field(sc, &mut f.filename),
+        "size" => i_field(sc, &mut f.size),
+        "md5" => s_field(sc, &mut f.md5),
+        "sha1" => s_field(sc, &mut f.sha1),
+        "sha256" => s_field(sc, &mut f.sha256),
+        _ => sc.skip(),
+    })?;
+    Some(f)
+}
+
+/// The fast path: an eve line read by [`Scan`]; `None` leaves the line to `serde_json`.
+fn scan_eve(line: &str) -> Option<Eve<'_>> {
+    let mut e = Eve::default();
+    let mut sc = Scan::new(line);
+    sc.object(|sc, k| match k {
+        "timestamp" => s_field(sc, &mut e.timestamp),
+        "event_type" => s_field(sc, &mut e.event_type),
+        "src_ip" => s_field(sc, &mut e.src_ip),
+        "src_port" => i_field(sc, &mut e.src_port),
+        "dest_ip" => s_field(sc, &mut e.dest_ip),
+        "dest_port" => i_field(sc, &mut e.dest_port),
+        "proto" => s_field(sc, &mut e.proto),
+        "app_proto" => s_field(sc, &mut e.app_proto),
+        "flow" => o_field(sc, &mut e.flow, scan_flow),
+        "netflow" => o_field(sc, &mut e.netflow, scan_flow),
+        "dns" => o_field(sc, &mut e.dns, scan_dns),
+        "http" => o_field(sc, &mut e.http, scan_http),
+        "tls" => o_field(sc, &mut e.tls, scan_tls),
+        "fileinfo" => o_field(sc, &mut e.fileinfo, scan_fileinfo),
+        _ => sc.skip(),
+    })?;
+    sc.at_end().then_some(e)
 }
 
 /// Parser of Suricata eve.json lines.
@@ -143,6 +298,11 @@ pub(crate) fn hex_digest(s: &str) -> String {
         .filter(|c| *c != ':')
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// Append [`hex_digest`] of `s` to `out`.
+fn push_hex_digest(out: &mut String, s: &str) {
+    out.extend(s.chars().filter(|c| *c != ':').flat_map(char::to_lowercase));
 }
 
 /// Set a time property from log text (`2023-01-01T00:00:00`, no zone: Suricata writes UTC),
@@ -162,7 +322,10 @@ fn set_log_time(rec: &mut Record, sco: ScoIdx, path: &'static str, text: &str) -
 
 impl LineParser for EveParser {
     fn parse_line(&mut self, line: &str, rec: &mut Record) -> Result<(), ParseError> {
-        let e: Eve<'_> = serde_json::from_str(line).map_err(|e| ParseError::Json(e.to_string()))?;
+        let e: Eve<'_> = match scan_eve(line) {
+            Some(e) => e,
+            None => serde_json::from_str(line).map_err(|e| ParseError::Json(e.to_string()))?,
+        };
         let Some(ts) = nonempty(&e.timestamp) else {
             return Err(ParseError::Field("timestamp", "missing".into()));
         };
@@ -229,17 +392,13 @@ impl LineParser for EveParser {
         }
 
         if let Some(dns) = &e.dns {
-            let mut names: Vec<&str> = Vec::new();
             if let Some(q) = nonempty(&dns.rrname) {
-                names.push(q);
+                rec.value_sco("domain-name", q);
             }
             for q in &dns.queries {
                 if let Some(q) = nonempty(&q.rrname) {
-                    names.push(q);
+                    rec.value_sco("domain-name", q);
                 }
-            }
-            for q in &names {
-                rec.value_sco("domain-name", q);
             }
             for a in &dns.answers {
                 let (Some(owner), Some(rdata)) = (nonempty(&a.rrname), nonempty(&a.rdata)) else {
@@ -263,26 +422,27 @@ impl LineParser for EveParser {
                 rec.value_sco("domain-name", host);
             }
             if let Some(u) = nonempty(&h.url) {
-                let full = if u.starts_with("http://") || u.starts_with("https://") {
-                    u.to_string()
+                if u.starts_with("http://") || u.starts_with("https://") {
+                    rec.value_sco("url", u);
                 } else if let Some(host) = host {
-                    let port = h.http_port.or(e.dest_port).filter(|p| *p != 80);
-                    let host = if host.contains(':') && !host.starts_with('[') {
-                        format!("[{host}]")
-                    } else {
-                        host.to_string()
-                    };
-                    match port {
-                        Some(p) if event_type != "fileinfo" || h.http_port.is_some() => {
-                            format!("http://{host}:{p}{u}")
+                    let port = h.http_port.or(e.dest_port).filter(|p| {
+                        *p != 80 && (event_type != "fileinfo" || h.http_port.is_some())
+                    });
+                    rec.value_sco_built("url", |s| {
+                        s.push_str("http://");
+                        if host.contains(':') && !host.starts_with('[') {
+                            s.push('[');
+                            s.push_str(host);
+                            s.push(']');
+                        } else {
+                            s.push_str(host);
                         }
-                        _ => format!("http://{host}{u}"),
-                    }
-                } else {
-                    String::new()
-                };
-                if !full.is_empty() {
-                    rec.value_sco("url", &full);
+                        if let Some(p) = port {
+                            // Writing into a String cannot fail.
+                            let _ = write!(s, ":{p}");
+                        }
+                        s.push_str(u);
+                    });
                 }
             }
             if let Some(n) = nt {
@@ -320,10 +480,10 @@ impl LineParser for EveParser {
             if t.subject.is_some() || t.fingerprint.is_some() || t.serial.is_some() {
                 let c = rec.add_sco("x509-certificate");
                 if let Some(v) = nonempty(&t.fingerprint) {
-                    rec.set_str(c, "hashes.SHA-1", &hex_digest(v));
+                    rec.set_str_built(c, "hashes.SHA-1", |s| push_hex_digest(s, v));
                 }
                 if let Some(v) = nonempty(&t.serial) {
-                    rec.set_str(c, "serial_number", &hex_digest(v));
+                    rec.set_str_built(c, "serial_number", |s| push_hex_digest(s, v));
                 }
                 if let Some(v) = nonempty(&t.subject) {
                     rec.set_str(c, "subject", v);

@@ -8,7 +8,12 @@
 //! - [`Format`]: `eve` (Suricata eve.json), `zeek` (Zeek JSON logs), `jsonl` (JSON Lines through a
 //!   user [`FieldMap`]); [`stix::read_observed_data`] reads STIX observed-data.
 //! - [`LogReader`]: streams any [`BufRead`] line by line into one reused [`Record`]; a malformed
-//!   line is counted in [`ReadStats`] and skipped, never ends the stream.
+//!   line is counted in [`ReadStats`] and skipped, never ends the stream. A line that lies whole
+//!   in the input's buffer is parsed in place (no copy).
+//! - eve lines are read first by a strict, allocation-free scanner (`scan`) straight into the
+//!   typed event; any line it is not sure about (escapes in needed strings, `null`, unusual
+//!   numbers, duplicate fields, invalid JSON) is parsed again by `serde_json`, which decides, so
+//!   results and error messages are those of `serde_json`.
 //!
 //! The field-to-SCO mapping of every format is documented in `MAPPING.md` beside this crate.
 //! No async; the only IO is reading the `BufRead` the caller hands in.
@@ -16,6 +21,7 @@
 pub mod eve;
 pub mod jsonl;
 pub mod record;
+mod scan;
 pub mod stix;
 pub mod zeek;
 
@@ -102,39 +108,34 @@ impl<R: BufRead> LogReader<R> {
 
     /// Read the next record into `rec`. Returns `Ok(false)` at the end of the input; an `Err` is
     /// an IO error of the input (malformed lines are not errors: they are counted and skipped).
+    ///
+    /// A line that lies whole in the input's buffer is parsed in place; only a line that spans
+    /// two fills of the buffer is copied.
     pub fn next_record(&mut self, rec: &mut Record) -> std::io::Result<bool> {
         loop {
+            let avail = match self.input.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if avail.is_empty() {
+                return Ok(false);
+            }
+            if let Some(n) = memchr::memchr(b'\n', avail) {
+                let got = take_line(&mut *self.parser, &mut self.stats, &avail[..n], rec);
+                self.input.consume(n + 1);
+                if got {
+                    return Ok(true);
+                }
+                continue;
+            }
             self.buf.clear();
             if self.input.read_until(b'\n', &mut self.buf)? == 0 {
                 return Ok(false);
             }
-            self.stats.lines += 1;
-            let line_no = self.stats.lines;
-            let Ok(line) = std::str::from_utf8(&self.buf) else {
-                self.malformed(line_no, ParseError::Utf8);
-                continue;
-            };
-            let line = line.trim_ascii();
-            if line.is_empty() {
-                continue;
+            if take_line(&mut *self.parser, &mut self.stats, &self.buf, rec) {
+                return Ok(true);
             }
-            rec.clear();
-            rec.position = line_no;
-            match self.parser.parse_line(line, rec) {
-                Ok(()) if rec.is_empty() => self.stats.empty += 1,
-                Ok(()) => {
-                    self.stats.records += 1;
-                    return Ok(true);
-                }
-                Err(e) => self.malformed(line_no, e),
-            }
-        }
-    }
-
-    fn malformed(&mut self, line: u64, e: ParseError) {
-        self.stats.malformed += 1;
-        if self.stats.errors.len() < KEPT_ERRORS {
-            self.stats.errors.push((line, e));
         }
     }
 
@@ -146,5 +147,43 @@ impl<R: BufRead> LogReader<R> {
     /// The final counters.
     pub fn into_stats(self) -> ReadStats {
         self.stats
+    }
+}
+
+/// Count one line (its bytes, with or without the newline) and parse it into `rec`; true when
+/// it gave a record.
+fn take_line(
+    parser: &mut dyn LineParser,
+    stats: &mut ReadStats,
+    bytes: &[u8],
+    rec: &mut Record,
+) -> bool {
+    stats.lines += 1;
+    let line_no = stats.lines;
+    let Ok(line) = std::str::from_utf8(bytes) else {
+        malformed(stats, line_no, ParseError::Utf8);
+        return false;
+    };
+    let line = line.trim_ascii();
+    if line.is_empty() {
+        return false;
+    }
+    rec.clear();
+    rec.position = line_no;
+    match parser.parse_line(line, rec) {
+        Ok(()) if rec.is_empty() => stats.empty += 1,
+        Ok(()) => {
+            stats.records += 1;
+            return true;
+        }
+        Err(e) => malformed(stats, line_no, e),
+    }
+    false
+}
+
+fn malformed(stats: &mut ReadStats, line: u64, e: ParseError) {
+    stats.malformed += 1;
+    if stats.errors.len() < KEPT_ERRORS {
+        stats.errors.push((line, e));
     }
 }

@@ -202,6 +202,53 @@ impl Record {
         i
     }
 
+    /// Like [`Record::value_sco`], with the value written by `build` straight into the record's
+    /// text arena (no temporary string).
+    pub(crate) fn value_sco_built(
+        &mut self,
+        type_: &'static str,
+        build: impl FnOnce(&mut String),
+    ) -> ScoIdx {
+        let a = self.arena.len();
+        build(&mut self.arena);
+        let (a32, b32) = (a as u32, self.arena.len() as u32);
+        for p in &self.props {
+            if let (Text::Static("value"), Val::Str(t)) = (p.path, p.val)
+                && self.text(self.scos[p.sco as usize]) == type_
+                && self.text(t) == &self.arena[a..]
+            {
+                let found = p.sco;
+                self.arena.truncate(a);
+                return found;
+            }
+        }
+        let i = self.add_sco(type_);
+        self.props.push(Prop {
+            sco: i,
+            path: Text::Static("value"),
+            val: Val::Str(Text::Arena(a32, b32)),
+        });
+        i
+    }
+
+    /// Like [`Record::set_str`], with the value written by `build` straight into the record's
+    /// text arena.
+    pub(crate) fn set_str_built(
+        &mut self,
+        sco: ScoIdx,
+        path: &'static str,
+        build: impl FnOnce(&mut String),
+    ) {
+        let a = self.arena.len() as u32;
+        build(&mut self.arena);
+        let t = Text::Arena(a, self.arena.len() as u32);
+        self.props.push(Prop {
+            sco,
+            path: Text::Static(path),
+            val: Val::Str(t),
+        });
+    }
+
     /// The `ipv4-addr` or `ipv6-addr` (chosen by the text) whose value is `ip`.
     pub fn ip_sco(&mut self, ip: &str) -> ScoIdx {
         let t = if ip.contains(':') {
@@ -223,10 +270,10 @@ impl Record {
 
     /// Set a string property, lower-cased (ASCII).
     pub fn set_str_lower(&mut self, sco: ScoIdx, path: &'static str, value: &str) {
-        let a = self.arena.len() as u32;
-        self.arena
-            .extend(value.chars().map(|c| c.to_ascii_lowercase()));
-        let t = Text::Arena(a, self.arena.len() as u32);
+        let a = self.arena.len();
+        self.arena.push_str(value);
+        self.arena[a..].make_ascii_lowercase();
+        let t = Text::Arena(a as u32, self.arena.len() as u32);
         self.props.push(Prop {
             sco,
             path: Text::Static(path),
@@ -662,13 +709,25 @@ pub fn parse_time(s: &str) -> Option<i64> {
     let offset_secs = match &b[i..] {
         [] | [b'Z'] | [b'z'] => 0,
         [sign @ (b'+' | b'-'), rest @ ..] => {
-            let digits: Vec<u8> = rest.iter().copied().filter(|c| *c != b':').collect();
-            if !digits.iter().all(u8::is_ascii_digit) || !matches!(digits.len(), 2 | 4) {
+            // The digits of the offset, colons left out (no allocation: this runs per record).
+            let mut digits = [0u8; 4];
+            let mut len = 0;
+            for &c in rest {
+                if c == b':' {
+                    continue;
+                }
+                if !c.is_ascii_digit() || len == 4 {
+                    return None;
+                }
+                digits[len] = c - b'0';
+                len += 1;
+            }
+            if !matches!(len, 2 | 4) {
                 return None;
             }
-            let hh = i64::from(digits[0] - b'0') * 10 + i64::from(digits[1] - b'0');
-            let mm = if digits.len() == 4 {
-                i64::from(digits[2] - b'0') * 10 + i64::from(digits[3] - b'0')
+            let hh = i64::from(digits[0]) * 10 + i64::from(digits[1]);
+            let mm = if len == 4 {
+                i64::from(digits[2]) * 10 + i64::from(digits[3])
             } else {
                 0
             };
