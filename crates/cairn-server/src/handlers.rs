@@ -671,6 +671,43 @@ fn prepare(body: &[u8]) -> Result<(Vec<NewVersion>, Vec<StatusDetail>)> {
             "the \"objects\" list is empty; send at least one object",
         ));
     }
+    Ok(prepare_objects(&objects))
+}
+
+/// Objects a validation thread gets at least: below twice this a request is validated on the
+/// calling thread alone.
+const OBJECTS_PER_THREAD: usize = 128;
+
+/// Validate `objects`, split into contiguous runs over up to one thread per core; the results
+/// keep the order of `objects` (versions and failures alike), as a single pass would.
+fn prepare_objects(objects: &[&RawValue]) -> (Vec<NewVersion>, Vec<StatusDetail>) {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(objects.len() / OBJECTS_PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return prepare_run(objects);
+    }
+    let run = objects.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let others: Vec<_> = objects
+            .chunks(run)
+            .skip(1)
+            .map(|c| scope.spawn(move || prepare_run(c)))
+            .collect();
+        let (mut versions, mut rejected) = prepare_run(&objects[..run]);
+        for h in others {
+            let (v, r) = h
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            versions.extend(v);
+            rejected.extend(r);
+        }
+        (versions, rejected)
+    })
+}
+
+fn prepare_run(objects: &[&RawValue]) -> (Vec<NewVersion>, Vec<StatusDetail>) {
     let mut versions = Vec::with_capacity(objects.len());
     let mut rejected = Vec::new();
     for raw in objects {
@@ -679,7 +716,7 @@ fn prepare(body: &[u8]) -> Result<(Vec<NewVersion>, Vec<StatusDetail>)> {
             Err(detail) => rejected.push(detail),
         }
     }
-    Ok((versions, rejected))
+    (versions, rejected)
 }
 
 pub async fn add_objects(
@@ -735,4 +772,51 @@ pub async fn add_objects(
         .await
         .map_err(ApiError::store)?;
     Ok(taxii_response(StatusCode::ACCEPTED, status_body(&status)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Identities, every seventh one missing its required name.
+    fn objects(n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                let name = if i % 7 == 3 {
+                    String::new()
+                } else {
+                    format!(r#","name":"org {i}""#)
+                };
+                format!(
+                    r#"{{"type":"identity","spec_version":"2.1","id":"identity--00000000-0000-4000-8000-{i:012x}","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z"{name}}}"#,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn split_validation_keeps_the_order_of_a_single_pass() {
+        for n in [
+            1,
+            OBJECTS_PER_THREAD * 2 - 1,
+            OBJECTS_PER_THREAD * 2 + 5,
+            1001,
+        ] {
+            let texts = objects(n);
+            let raws: Vec<&RawValue> = texts
+                .iter()
+                .map(|t| serde_json::from_str(t).expect("valid JSON"))
+                .collect();
+            let (v1, r1) = prepare_run(&raws);
+            let (v2, r2) = prepare_objects(&raws);
+            assert_eq!(v1.len() + r1.len(), n);
+            assert_eq!(r1.len(), (0..n).filter(|i| i % 7 == 3).count());
+            let ids = |v: &[NewVersion]| v.iter().map(|x| x.id.clone()).collect::<Vec<_>>();
+            assert_eq!(ids(&v1), ids(&v2), "versions of {n} objects");
+            let bodies = |v: &[NewVersion]| v.iter().map(|x| x.body.clone()).collect::<Vec<_>>();
+            assert_eq!(bodies(&v1), bodies(&v2));
+            let fails = |r: &[StatusDetail]| r.iter().map(|x| x.id.clone()).collect::<Vec<_>>();
+            assert_eq!(fails(&r1), fails(&r2), "failures of {n} objects");
+        }
+    }
 }
