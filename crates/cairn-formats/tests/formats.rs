@@ -99,6 +99,16 @@ fn suricata_eve_records_and_counters() {
     run_case("eve.json", Format::Eve);
 }
 
+/// Malformed and unusual eve lines (mutations of real ones: escapes, `null`, `-0`, big numbers,
+/// duplicate fields, deep nesting, trailing text, lines that span reads of the input): whatever
+/// path a line takes through the reader, records, counters and error messages are those that
+/// `serde_json` alone gives (the expected file was written by the reader before it had a fast
+/// path).
+#[test]
+fn suricata_eve_edge_cases() {
+    run_case("eve-edge.json", Format::Eve);
+}
+
 #[test]
 fn zeek_json_records_and_counters() {
     run_case("zeek.log", Format::Zeek);
