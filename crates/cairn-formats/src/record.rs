@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 /// Namespace of STIX 2.1 deterministic SCO identifiers (STIX 2.1 §2.9).
-const SCO_NAMESPACE: uuid::Uuid = uuid::uuid!("00abedb4-aa42-466c-9c01-fed23315a9b7");
+use cairn_stix::SCO_ID_NAMESPACE as SCO_NAMESPACE;
 
 /// Index of an SCO inside its [`Record`].
 pub type ScoIdx = u32;
@@ -446,7 +446,11 @@ impl Record {
                     };
                     insert_path(&mut obj, self.text(p.path), v);
                 }
-                let id = format!("{type_}--{}", deterministic_uuid(type_, &obj));
+                let obj = Value::Object(obj);
+                let id = sco_id(type_, &obj);
+                let Value::Object(obj) = obj else {
+                    unreachable!("built as an object above")
+                };
                 let mut full = Map::new();
                 full.insert("type".into(), Value::String(type_.to_string()));
                 full.insert("spec_version".into(), Value::String("2.1".into()));
@@ -522,76 +526,18 @@ fn insert_path(obj: &mut Map<String, Value>, path: &str, v: Value) {
     }
 }
 
-/// Id-contributing properties of an SCO type (STIX 2.1 part 6); `None` means all properties.
-fn id_contributing(type_: &str) -> Option<&'static [&'static str]> {
-    Some(match type_ {
-        "ipv4-addr" | "ipv6-addr" | "domain-name" | "url" | "mac-addr" | "email-addr" => &["value"],
-        "file" => &["hashes", "name", "extensions", "parent_directory_ref"],
-        "network-traffic" => &[
-            "start",
-            "end",
-            "src_ref",
-            "dst_ref",
-            "src_port",
-            "dst_port",
-            "protocols",
-            "extensions",
-        ],
-        "x509-certificate" => &["hashes", "serial_number"],
-        "autonomous-system" => &["number"],
-        "email-message" => &["from_ref", "subject", "body"],
-        "user-account" => &["account_type", "user_id", "account_login"],
-        "software" => &["name", "cpe", "swid", "vendor", "version"],
-        _ => return None,
+/// The SCO's deterministic id as the STIX 2.1 specification (and the stix2 library) computes it;
+/// for an object without id-contributing properties, a UUIDv5 over all of its properties, so
+/// that the same log line always yields the same id.
+fn sco_id(type_: &str, obj: &Value) -> String {
+    cairn_stix::sco_id(type_, obj).unwrap_or_else(|| {
+        let mut text = String::new();
+        cairn_stix::canonical_json(obj, &mut text);
+        format!(
+            "{type_}--{}",
+            uuid::Uuid::new_v5(&SCO_NAMESPACE, text.as_bytes())
+        )
     })
-}
-
-fn deterministic_uuid(type_: &str, obj: &Map<String, Value>) -> uuid::Uuid {
-    let mut contributing = Map::new();
-    match id_contributing(type_) {
-        Some(keys) => {
-            for k in keys {
-                if let Some(v) = obj.get(*k) {
-                    contributing.insert((*k).to_string(), v.clone());
-                }
-            }
-        }
-        None => contributing = obj.clone(),
-    }
-    let mut text = String::new();
-    canonical_json(&Value::Object(contributing), &mut text);
-    uuid::Uuid::new_v5(&SCO_NAMESPACE, text.as_bytes())
-}
-
-/// JSON with object keys sorted and no whitespace (RFC 8785 for the values SCOs carry).
-fn canonical_json(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String((*k).clone()).to_string());
-                out.push(':');
-                canonical_json(&m[k.as_str()], out);
-            }
-            out.push('}');
-        }
-        Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical_json(x, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
 }
 
 /// Microseconds since the epoch as RFC 3339 UTC with 6 fraction digits (`Z`).

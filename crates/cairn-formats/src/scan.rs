@@ -135,7 +135,8 @@ impl<'a> Scan<'a> {
         let start = self.i;
         let mut v: i64 = 0;
         while let Some(c @ b'0'..=b'9') = b.get(self.i) {
-            v = v * 10 + i64::from(c - b'0');
+            // Wrapping: a value of more than 18 digits is refused below, whatever it wrapped to.
+            v = v.wrapping_mul(10).wrapping_add(i64::from(c - b'0'));
             self.i += 1;
         }
         let n = self.i - start;
