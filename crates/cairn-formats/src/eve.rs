@@ -338,25 +338,7 @@ impl LineParser for EveParser {
         // The connection.
         let mut nt: Option<ScoIdx> = None;
         if let (Some(src), Some(dst)) = (nonempty(&e.src_ip), nonempty(&e.dest_ip)) {
-            let s = rec.ip_sco(src);
-            let d = rec.ip_sco(dst);
-            let n = rec.add_sco("network-traffic");
-            rec.set_ref(n, "src_ref", s);
-            rec.set_ref(n, "dst_ref", d);
-            if let Some(p) = e.src_port {
-                rec.set_int(n, "src_port", p);
-            }
-            if let Some(p) = e.dest_port {
-                rec.set_int(n, "dst_port", p);
-            }
-            rec.set_str(
-                n,
-                "protocols[*]",
-                if src.contains(':') { "ipv6" } else { "ipv4" },
-            );
-            if let Some(p) = nonempty(&e.proto) {
-                rec.set_str_lower(n, "protocols[*]", p);
-            }
+            let n = rec.network_traffic(src, dst, e.src_port, e.dest_port, nonempty(&e.proto));
             if let Some(a) = nonempty(&e.app_proto).filter(|a| !matches!(*a, "failed" | "unknown"))
             {
                 rec.set_str_lower(n, "protocols[*]", a);

@@ -259,6 +259,36 @@ impl Record {
         self.value_sco(t, ip)
     }
 
+    /// A `network-traffic` between two addresses (with their `ipv4-addr`/`ipv6-addr` SCOs), its
+    /// ports, and `protocols` = the IP version plus `transport` (lower-cased) when given. The
+    /// shape every log format maps a connection to.
+    pub fn network_traffic(
+        &mut self,
+        src: &str,
+        dst: &str,
+        src_port: Option<i64>,
+        dst_port: Option<i64>,
+        transport: Option<&str>,
+    ) -> ScoIdx {
+        let s = self.ip_sco(src);
+        let d = self.ip_sco(dst);
+        let n = self.add_sco("network-traffic");
+        self.set_ref(n, "src_ref", s);
+        self.set_ref(n, "dst_ref", d);
+        if let Some(p) = src_port {
+            self.set_int(n, "src_port", p);
+        }
+        if let Some(p) = dst_port {
+            self.set_int(n, "dst_port", p);
+        }
+        let ip_version = if src.contains(':') { "ipv6" } else { "ipv4" };
+        self.set_str(n, "protocols[*]", ip_version);
+        if let Some(p) = transport {
+            self.set_str_lower(n, "protocols[*]", p);
+        }
+        n
+    }
+
     pub fn set_str(&mut self, sco: ScoIdx, path: &'static str, value: &str) {
         let t = self.push_text(value);
         self.props.push(Prop {

@@ -139,25 +139,7 @@ impl LineParser for ZeekParser {
         };
         let mut nt = None;
         if let (Some(src), Some(dst)) = (src, dst) {
-            let s = rec.ip_sco(src);
-            let d = rec.ip_sco(dst);
-            let n = rec.add_sco("network-traffic");
-            rec.set_ref(n, "src_ref", s);
-            rec.set_ref(n, "dst_ref", d);
-            if let Some(p) = z.orig_p {
-                rec.set_int(n, "src_port", p);
-            }
-            if let Some(p) = z.resp_p {
-                rec.set_int(n, "dst_port", p);
-            }
-            rec.set_str(
-                n,
-                "protocols[*]",
-                if src.contains(':') { "ipv6" } else { "ipv4" },
-            );
-            if let Some(p) = nonempty(&z.proto) {
-                rec.set_str_lower(n, "protocols[*]", p);
-            }
+            let n = rec.network_traffic(src, dst, z.orig_p, z.resp_p, nonempty(&z.proto));
             if let Some(svc) = nonempty(&z.service) {
                 for s in svc.split(',') {
                     rec.set_str_lower(n, "protocols[*]", s);
