@@ -16,6 +16,10 @@ use crate::PolicyError;
 pub struct Nation([u8; 2]);
 
 impl Nation {
+    /// The nation of an organization whose nation has not been set yet (`ZZ`, which ISO 3166-1
+    /// leaves to users and [`Nation::parse`] refuses): no grant, peer or member list can name it.
+    pub const UNASSIGNED: Nation = Nation(*b"ZZ");
+
     /// Parses an alpha-2 code, checking it against the ISO 3166-1 list.
     pub fn parse(code: &str) -> Result<Nation, PolicyError> {
         let bytes = code.as_bytes();

@@ -326,6 +326,19 @@ impl MarkingRegistry {
         self.known.get(marking_id).cloned()
     }
 
+    /// Records what a custom marking id means (e.g. as a store kept it). Standard TLP ids keep
+    /// their standard meaning.
+    pub fn insert(&mut self, marking_id: &str, meaning: MarkingMeaning) {
+        if standard_tlp(marking_id).is_none() {
+            self.known.insert(marking_id.to_string(), meaning);
+        }
+    }
+
+    /// Is `marking_id` known (standard or learned)?
+    pub fn knows(&self, marking_id: &str) -> bool {
+        standard_tlp(marking_id).is_some() || self.known.contains_key(marking_id)
+    }
+
     pub(crate) fn resolve_ref(&self, marking_id: &str) -> Option<&MarkingMeaning> {
         self.known.get(marking_id)
     }

@@ -23,6 +23,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub title: String,
     pub description: String,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -35,6 +37,14 @@ impl ApiError {
             status,
             title: title.into(),
             description: description.into(),
+            retry_after: None,
+        }
+    }
+    /// 429 with `Retry-After: secs`.
+    pub fn too_many_requests(secs: u64, d: impl Into<String>) -> Self {
+        ApiError {
+            retry_after: Some(secs),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", d)
         }
     }
     pub fn bad_request(d: impl Into<String>) -> Self {
@@ -112,6 +122,9 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static(TAXII_MEDIA_TYPE),
         );
+        if let Some(secs) = self.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             h.insert(
                 header::WWW_AUTHENTICATE,

@@ -7,9 +7,10 @@ use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use cairn_policy::CollectionPolicy;
 use cairn_stix::Timestamp;
 use cairn_store::{
-    AddRequest, ApiRoot, Collection, DeleteSpec, NewVersion, ObjectQuery, Page, Role, Status,
+    AddRequest, ApiRoot, Collection, DeleteSpec, NewVersion, ObjectQuery, Page, ReadAccess, Status,
     StatusDetail, VersionFilter,
 };
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -18,10 +19,10 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::negotiate::{check_accept, check_content_type};
 use crate::params::{Endpoint, Filters};
+use crate::policy::{self, Caller};
 use crate::{SharedState, TAXII_MEDIA_TYPE, now_micros, taxii_content_type};
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -46,7 +47,10 @@ fn json_ok(v: &Value) -> Response {
 
 /// Requests to a path the server does not define. A path without its trailing slash is
 /// redirected (308) to the same path with one; anything else is 404.
-pub async fn fallback(uri: Uri) -> Response {
+pub async fn fallback(caller: Option<Extension<Caller>>, uri: Uri) -> Response {
+    if caller.is_none_or(|Extension(c)| c.user().is_none()) {
+        return hidden_anonymous();
+    }
     let path = uri.path();
     if !path.ends_with('/') {
         let location = match uri.query() {
@@ -69,6 +73,7 @@ pub async fn fallback(uri: Uri) -> Response {
 struct Access {
     root: ApiRoot,
     coll: Collection,
+    policy: CollectionPolicy,
     can_read: bool,
     can_write: bool,
 }
@@ -81,33 +86,77 @@ async fn api_root_named(st: &SharedState, name: &str) -> Result<ApiRoot> {
         .ok_or_else(|| ApiError::not_found(format!("no API root named {name:?}")))
 }
 
-/// The client's (can_read, can_write) on a collection, or `None` when it has no access at all
-/// (the collection is then invisible to it).
-async fn rights(
-    st: &SharedState,
-    p: &Principal,
-    coll: &Collection,
-) -> Result<Option<(bool, bool)>> {
-    let rw = if p.user.role == Role::Admin {
-        Some((true, true))
-    } else {
-        st.store
-            .get_grant(coll.id, p.user.org_id)
-            .await
-            .map_err(ApiError::store)?
-            .filter(|g| g.can_read || g.can_write)
-            .map(|g| (g.can_read, g.can_write))
-    };
-    Ok(rw.map(|(r, w)| (r, w && !p.read_only)))
+fn hidden_anonymous() -> Response {
+    ApiError::unauthorized(
+        "authentication required: HTTP Basic or an API token (Authorization: Bearer <token>)",
+    )
+    .into_response()
 }
 
-async fn access(st: &SharedState, p: &Principal, root: &str, coll: &str) -> Result<Access> {
-    let root = api_root_named(st, root).await?;
+/// An anonymous caller is told to authenticate, not that something does not exist.
+fn hidden(p: &Caller, not_found: ApiError) -> ApiError {
+    if p.user().is_none() {
+        ApiError::unauthorized(
+            "authentication required: HTTP Basic or an API token (Authorization: Bearer <token>)",
+        )
+    } else {
+        not_found
+    }
+}
+
+/// Does any collection of `root` (any root when `None`) accept anonymous readers?
+async fn anonymous_collections(st: &SharedState, root: Option<&str>) -> Result<bool> {
+    let roots = match root {
+        Some(r) => vec![r.to_string()],
+        None => st
+            .store
+            .list_api_roots()
+            .await
+            .map_err(ApiError::store)?
+            .into_iter()
+            .map(|r| r.name)
+            .collect(),
+    };
+    for r in roots {
+        let colls = st
+            .store
+            .list_collections(&r)
+            .await
+            .map_err(ApiError::store)?;
+        if colls.iter().any(|c| c.anonymous_read) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Anonymous callers reach discovery, API roots and collection lists only where something is
+/// published anonymously.
+async fn require_identity_or_public(
+    st: &SharedState,
+    p: &Caller,
+    root: Option<&str>,
+) -> Result<()> {
+    if p.user().is_some() || anonymous_collections(st, root).await? {
+        Ok(())
+    } else {
+        Err(hidden(p, ApiError::not_found("")))
+    }
+}
+
+async fn access(st: &SharedState, p: &Caller, root: &str, coll: &str) -> Result<Access> {
+    let root = match api_root_named(st, root).await {
+        Ok(r) => r,
+        Err(e) => return Err(hidden(p, e)),
+    };
     let not_found = || {
-        ApiError::not_found(format!(
-            "no collection {coll:?} in API root {:?}",
-            root.name
-        ))
+        hidden(
+            p,
+            ApiError::not_found(format!(
+                "no collection {coll:?} in API root {:?}",
+                root.name
+            )),
+        )
     };
     let c = st
         .store
@@ -115,10 +164,12 @@ async fn access(st: &SharedState, p: &Principal, root: &str, coll: &str) -> Resu
         .await
         .map_err(ApiError::store)?
         .ok_or_else(not_found)?;
-    let (can_read, can_write) = rights(st, p, &c).await?.ok_or_else(not_found)?;
+    let policy = policy::collection_policy(st.store.as_ref(), &c).await?;
+    let (can_read, can_write) = policy::rights(p, &c, &policy).ok_or_else(not_found)?;
     Ok(Access {
         root,
         coll: c,
+        policy,
         can_read,
         can_write,
     })
@@ -156,7 +207,12 @@ fn collection_json(c: &Collection, can_read: bool, can_write: bool) -> Value {
 // ---------------------------------------------------------------------------------------------
 // Discovery, API root, status, collections
 
-pub async fn discovery(State(st): State<SharedState>, headers: HeaderMap) -> Result<Response> {
+pub async fn discovery(
+    State(st): State<SharedState>,
+    Extension(p): Extension<Caller>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    require_identity_or_public(&st, &p, None).await?;
     check_accept(&headers)?;
     let roots = st.store.list_api_roots().await.map_err(ApiError::store)?;
     let mut v = json!({ "title": st.config.title });
@@ -179,9 +235,11 @@ pub async fn discovery(State(st): State<SharedState>, headers: HeaderMap) -> Res
 
 pub async fn api_root(
     State(st): State<SharedState>,
+    Extension(p): Extension<Caller>,
     Path(root): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
+    require_identity_or_public(&st, &p, Some(&root)).await?;
     let r = api_root_named(&st, &root).await?;
     check_accept(&headers)?;
     let mut v = json!({
@@ -252,9 +310,13 @@ fn status_body(s: &Status) -> String {
 
 pub async fn status(
     State(st): State<SharedState>,
+    Extension(p): Extension<Caller>,
     Path((root, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
+    let Some(me) = p.user() else {
+        return Err(hidden(&p, ApiError::not_found("")));
+    };
     let r = api_root_named(&st, &root).await?;
     let not_found = || ApiError::not_found(format!("no status {id:?} in API root {:?}", r.name));
     let uuid = Uuid::parse_str(&id).map_err(|_| not_found())?;
@@ -264,16 +326,29 @@ pub async fn status(
         .await
         .map_err(ApiError::store)?
         .ok_or_else(not_found)?;
+    // A status names the objects of a request: only the requester's organization reads it.
+    if let Some(owner) = s.owner {
+        let owner_org = st
+            .store
+            .get_user(owner)
+            .await
+            .map_err(ApiError::store)?
+            .map(|u| u.org_id);
+        if owner_org != Some(me.org_id) {
+            return Err(not_found());
+        }
+    }
     check_accept(&headers)?;
     Ok(taxii_response(StatusCode::OK, status_body(&s)))
 }
 
 pub async fn collections(
     State(st): State<SharedState>,
-    Extension(p): Extension<Principal>,
+    Extension(p): Extension<Caller>,
     Path(root): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
+    require_identity_or_public(&st, &p, Some(&root)).await?;
     let r = api_root_named(&st, &root).await?;
     check_accept(&headers)?;
     let all = st
@@ -283,7 +358,8 @@ pub async fn collections(
         .map_err(ApiError::store)?;
     let mut out = Vec::new();
     for c in &all {
-        if let Some((cr, cw)) = rights(&st, &p, c).await? {
+        let policy = policy::collection_policy(st.store.as_ref(), c).await?;
+        if let Some((cr, cw)) = policy::rights(&p, c, &policy) {
             out.push(collection_json(c, cr, cw));
         }
     }
@@ -297,7 +373,7 @@ pub async fn collections(
 
 pub async fn collection(
     State(st): State<SharedState>,
-    Extension(p): Extension<Principal>,
+    Extension(p): Extension<Caller>,
     Path((root, coll)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
@@ -325,7 +401,7 @@ struct Target<'a> {
 /// `next` token (verified against these very filters), the query, and the next token to send.
 async fn read_page(
     st: &SharedState,
-    p: &Principal,
+    p: &Caller,
     target: Target<'_>,
     endpoint: Endpoint,
     headers: &HeaderMap,
@@ -342,12 +418,28 @@ async fn read_page(
         Some(t) => Some(st.tokens.decode(t, &fingerprint)?),
         None => None,
     };
+    let read = ReadAccess::Filter(policy::read_filter(p, &a.policy)?);
     if let Some(oid) = object {
-        let exists = st
+        // Exists for this caller: some version it may see.
+        let probe = ObjectQuery {
+            collection: a.coll.id,
+            object_id: Some(oid.to_string()),
+            versions: VersionFilter {
+                all: true,
+                ..VersionFilter::default()
+            },
+            spec_versions: vec!["2.0".into(), "2.1".into()],
+            limit: 1,
+            read: read.clone(),
+            ..ObjectQuery::default()
+        };
+        let exists = !st
             .store
-            .object_exists(a.coll.id, oid)
+            .query(&probe)
             .await
-            .map_err(ApiError::store)?;
+            .map_err(ApiError::store)?
+            .records
+            .is_empty();
         if !exists {
             return Err(ApiError::not_found(format!(
                 "no object {oid:?} in collection {}",
@@ -378,8 +470,9 @@ async fn read_page(
         after,
         limit,
         with_bodies: matches!(endpoint, Endpoint::Objects | Endpoint::Object),
+        read: read.clone(),
     };
-    let page = st.store.query(&q).await.map_err(ApiError::store)?;
+    let mut page = st.store.query(&q).await.map_err(ApiError::store)?;
     if page.records.is_empty() && endpoint == Endpoint::Object && f.exact_versions_only() {
         // 404 when none of the versions asked for exists at all (whatever the other filters).
         let mut spec_versions: Vec<String> = vec!["2.0".into(), "2.1".into()];
@@ -390,6 +483,7 @@ async fn read_page(
             versions: f.versions.clone(),
             spec_versions,
             limit: 1,
+            read,
             ..ObjectQuery::default()
         };
         let any = st.store.query(&probe).await.map_err(ApiError::store)?;
@@ -403,7 +497,36 @@ async fn read_page(
         (true, Some(last)) => Some(st.tokens.encode(&last.cursor(), &fingerprint)),
         _ => None,
     };
+    policy::redact_records(p, &a.policy, &mut page.records);
+    audit_reads(st, p, &a, endpoint, &page);
     Ok(PageOut { page, next })
+}
+
+/// Reads of TLP:AMBER, AMBER+STRICT and RED versions go to the audit log.
+fn audit_reads(st: &SharedState, p: &Caller, a: &Access, endpoint: Endpoint, page: &Page) {
+    let read: Vec<Value> = page
+        .records
+        .iter()
+        .filter_map(|r| {
+            let tlp = r.effective_tlp(a.coll.default_tlp);
+            (tlp >= cairn_store::Tlp::Amber)
+                .then(|| json!({"id": r.id, "version": r.version, "tlp": tlp.as_str()}))
+        })
+        .collect();
+    if read.is_empty() {
+        return;
+    }
+    st.audit.log(cairn_store::NewAuditEntry::new(
+        actor(p),
+        "objects.read",
+        Some(a.coll.id.to_string()),
+        json!({"endpoint": format!("{endpoint:?}").to_lowercase(), "objects": read}),
+    ));
+}
+
+/// The audit log's name for the caller.
+fn actor(p: &Caller) -> &str {
+    p.user().map_or("anonymous", |u| u.name.as_str())
 }
 
 /// `{"more":..,"next":..,"<key>":[` … `]}` around already-serialized items; `{}` when empty.
@@ -472,7 +595,7 @@ fn objects_response(out: PageOut) -> Result<Response> {
 
 pub async fn get_objects(
     State(st): State<SharedState>,
-    Extension(p): Extension<Principal>,
+    Extension(p): Extension<Caller>,
     Path((root, coll)): Path<(String, String)>,
     headers: HeaderMap,
     uri: Uri,
@@ -495,7 +618,7 @@ pub async fn get_objects(
 
 pub async fn get_object(
     State(st): State<SharedState>,
-    Extension(p): Extension<Principal>,
+    Extension(p): Extension<Caller>,
     Path((root, coll, oid)): Path<(String, String, String)>,
     headers: HeaderMap,
     uri: Uri,
@@ -526,7 +649,7 @@ struct ManifestRecord<'a> {
 
 pub async fn manifest(
     State(st): State<SharedState>,
-    Extension(p): Extension<Principal>,
+    Extension(p): Extension<Caller>,
     Path((root, coll)): Path<(String, String)>,
     headers: HeaderMap,
     uri: Uri,
@@ -564,7 +687,7 @@ pub async fn manifest(
 
 pub async fn versions(
     State(st): State<SharedState>,
-    Extension(p): Extension<Principal>,
+    Extension(p): Extension<Caller>,
     Path((root, coll, oid)): Path<(String, String, String)>,
     headers: HeaderMap,
     uri: Uri,
@@ -597,7 +720,7 @@ pub async fn versions(
 
 pub async fn delete_object(
     State(st): State<SharedState>,
-    Extension(p): Extension<Principal>,
+    Extension(p): Extension<Caller>,
     Path((root, coll, oid)): Path<(String, String, String)>,
     headers: HeaderMap,
     uri: Uri,
@@ -611,15 +734,43 @@ pub async fn delete_object(
         )));
     }
     let f = Filters::parse(uri.query(), Endpoint::Delete)?;
-    let exists = st
+    // Every version of the object, and those this caller may see.
+    let all_versions = |read: ReadAccess| ObjectQuery {
+        collection: a.coll.id,
+        object_id: Some(oid.clone()),
+        versions: VersionFilter {
+            all: true,
+            ..VersionFilter::default()
+        },
+        spec_versions: vec!["2.0".into(), "2.1".into()],
+        limit: 100_000,
+        read,
+        ..ObjectQuery::default()
+    };
+    let filter = ReadAccess::Filter(policy::read_filter(&p, &a.policy)?);
+    let visible = st
         .store
-        .object_exists(a.coll.id, &oid)
+        .query(&all_versions(filter))
         .await
-        .map_err(ApiError::store)?;
-    if !exists {
+        .map_err(ApiError::store)?
+        .records;
+    if visible.is_empty() {
         return Err(ApiError::not_found(format!(
             "no object {oid:?} in collection {}",
             a.coll.id
+        )));
+    }
+    let stored = st
+        .store
+        .query(&all_versions(ReadAccess::All))
+        .await
+        .map_err(ApiError::store)?
+        .records;
+    if stored.len() != visible.len() {
+        // Never remove what the caller may not see.
+        return Err(ApiError::forbidden(format!(
+            "object {oid:?} has versions you may not see; only someone who sees every version \
+             may delete it"
         )));
     }
     let removed = st
@@ -629,6 +780,12 @@ pub async fn delete_object(
             object_id: oid.clone(),
             versions: f.versions,
             spec_versions: f.spec_versions,
+            audit: Some(cairn_store::NewAuditEntry::new(
+                actor(&p),
+                "objects.delete",
+                Some(oid.clone()),
+                json!({"collection": a.coll.id.to_string(), "query": uri.query()}),
+            )),
         })
         .await
         .map_err(ApiError::store)?;
@@ -721,7 +878,7 @@ fn prepare_run(objects: &[&RawValue]) -> (Vec<NewVersion>, Vec<StatusDetail>) {
 
 pub async fn add_objects(
     State(st): State<SharedState>,
-    Extension(p): Extension<Principal>,
+    Extension(p): Extension<Caller>,
     Path((root, coll)): Path<(String, String)>,
     req: Request,
 ) -> Result<Response> {
@@ -756,18 +913,43 @@ pub async fn add_objects(
             }
         })?
         .to_bytes();
-    let (versions, rejected) = tokio::task::spawn_blocking(move || prepare(&body))
+    let (mut versions, rejected) = tokio::task::spawn_blocking(move || prepare(&body))
         .await
         .map_err(|_| ApiError::internal("validating the request failed"))??;
+    cairn_store::ingest::resolve_markings(st.store.as_ref(), &mut versions)
+        .await
+        .map_err(ApiError::store)?;
+    // What a member posts without `created_by_ref` is its organization's (for the policy only:
+    // the object's text is stored as received).
+    if let Some(org) = p.org_identity {
+        for v in &mut versions {
+            if v.labels.creator.is_none() {
+                v.labels.creator = Some(org);
+            }
+        }
+    }
+    let status_id = Uuid::new_v4();
+    let audit = cairn_store::NewAuditEntry::new(
+        actor(&p),
+        "objects.add",
+        Some(a.coll.id.to_string()),
+        json!({
+            "status": status_id.to_string(),
+            "objects": versions.iter().map(|v| json!({"id": v.id, "version": v.version})).collect::<Vec<_>>(),
+            "rejected": rejected.len(),
+        }),
+    );
     let status = st
         .store
         .add_objects(AddRequest {
             api_root: a.root.name.clone(),
             collection: a.coll.id,
-            status_id: Uuid::new_v4(),
+            status_id,
             request_timestamp,
             versions,
             rejected,
+            owner: p.user().map(|u| u.id),
+            audit: Some(audit),
         })
         .await
         .map_err(ApiError::store)?;

@@ -17,11 +17,13 @@
 //! - `handlers`: the endpoints. Object pages are written by concatenating the stored JSON texts,
 //!   never re-parsing them.
 
+mod audit;
 pub mod auth;
 mod error;
 mod handlers;
 mod negotiate;
 mod params;
+mod policy;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -55,6 +57,10 @@ pub struct ServerConfig {
     pub default_page_size: usize,
     /// Largest page served; a larger `limit` is clamped to it.
     pub max_page_size: usize,
+    /// Failed authentications one client address may make for one user name (or token) within
+    /// a minute before it is answered 429 with `Retry-After` (1 s, doubling, at most 5 min);
+    /// ten times as many over all names.
+    pub auth_failures: u32,
 }
 
 impl Default for ServerConfig {
@@ -64,6 +70,7 @@ impl Default for ServerConfig {
             description: None,
             default_page_size: 100,
             max_page_size: 1000,
+            auth_failures: 5,
         }
     }
 }
@@ -74,6 +81,7 @@ pub(crate) struct AppState {
     pub config: ServerConfig,
     pub auth: auth::Authenticator,
     pub tokens: params::TokenSigner,
+    pub audit: audit::AuditSink,
 }
 
 pub(crate) type SharedState = Arc<AppState>;
@@ -124,11 +132,14 @@ pub async fn router(store: Arc<dyn Store>, config: ServerConfig) -> Result<Route
     let mut config = config;
     config.max_page_size = config.max_page_size.max(1);
     config.default_page_size = config.default_page_size.clamp(1, config.max_page_size);
+    let audit = audit::AuditSink::start(store.clone());
+    let auth = auth::Authenticator::new(&secret, audit.clone(), config.auth_failures);
     let state: SharedState = Arc::new(AppState {
         store,
         config,
-        auth: auth::Authenticator::new(&secret),
+        auth,
         tokens: params::TokenSigner::new(&secret),
+        audit,
     });
     use handlers as h;
     let app = Router::new()
@@ -172,24 +183,40 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
-/// Authenticate every request; the [`auth::Principal`] goes into the request extensions.
+/// Authenticate every request and resolve the caller for the sharing policy; the
+/// `policy::Caller` goes into the request extensions. A request without an `Authorization`
+/// header is anonymous: it reaches only what is published anonymously (401 elsewhere).
 async fn authenticate(State(state): State<SharedState>, mut req: Request, next: Next) -> Response {
     let header = req
         .headers()
         .get(header::AUTHORIZATION)
         .map(|v| v.as_bytes().to_vec());
-    match state
-        .auth
-        .authenticate(state.store.as_ref(), header.as_deref())
-        .await
-    {
-        Ok(principal) => {
-            req.extensions_mut().insert(principal);
+    let client = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let auth = match header {
+        None => auth::Principal::anonymous(),
+        Some(h) => match state
+            .auth
+            .authenticate(state.store.as_ref(), Some(&h), client)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => return e.into_response(),
+        },
+    };
+    match policy::caller(state.store.as_ref(), auth).await {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
             next.run(req).await
         }
         Err(e) => e.into_response(),

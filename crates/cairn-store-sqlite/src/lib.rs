@@ -33,6 +33,7 @@
 //! within a collection even across processes sharing the file.
 
 mod objects;
+mod sharing;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -42,8 +43,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_store::{
-    AddRequest, ApiRoot, ApiToken, Collection, DeleteSpec, Grant, ObjectQuery, Organization, Page,
-    Result, Role, Status, Store, StoreError, User,
+    AddRequest, ApiRoot, ApiToken, AuditEntry, AuditQuery, Collection, DeleteSpec, Grant, Grantee,
+    MarkingMeaning, NewAuditEntry, ObjectQuery, Organization, Page, Result, Role, SharingGroup,
+    Status, Store, StoreError, Tlp, User,
 };
 use sqlx::Row;
 use sqlx::sqlite::{
@@ -101,7 +103,7 @@ pub(crate) fn now_micros() -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
-fn parse_uuid(s: &str, what: &str) -> Result<Uuid> {
+pub(crate) fn parse_uuid(s: &str, what: &str) -> Result<Uuid> {
     Uuid::parse_str(s).map_err(|e| StoreError::Backend(format!("stored {what} id {s:?}: {e}")))
 }
 
@@ -231,7 +233,16 @@ fn collection_from(row: &SqliteRow) -> Result<Collection> {
         description: row.get("description"),
         alias: row.get("alias"),
         created: row.get("created"),
+        default_tlp: tlp_from(row.get("default_tlp"))?,
+        anonymous_read: row.get("anonymous_read"),
     })
+}
+
+pub(crate) fn tlp_from(v: i64) -> Result<Tlp> {
+    u8::try_from(v)
+        .ok()
+        .and_then(Tlp::from_u8)
+        .ok_or_else(|| StoreError::Backend(format!("stored TLP level {v} is unknown")))
 }
 
 fn org_from(row: &SqliteRow) -> Result<Organization> {
@@ -239,6 +250,8 @@ fn org_from(row: &SqliteRow) -> Result<Organization> {
         id: parse_uuid(row.get("id"), "organization")?,
         name: row.get("name"),
         identity_id: row.get("identity_id"),
+        nation: row.get("nation"),
+        kind: row.get("kind"),
     })
 }
 
@@ -249,7 +262,7 @@ fn user_from(row: &SqliteRow) -> Result<User> {
         name: row.get("name"),
         org_id: parse_uuid(row.get("org_id"), "organization")?,
         role: Role::parse(&role)
-            .ok_or_else(|| StoreError::Backend(format!("stored role {role:?} is unknown")))?,
+            .map_err(|_| StoreError::Backend(format!("stored role {role:?} is unknown")))?,
         password_hash: row.get("password_hash"),
         disabled: row.get("disabled"),
         credential_epoch: row.get("credential_epoch"),
@@ -265,23 +278,30 @@ fn token_from(row: &SqliteRow) -> Result<ApiToken> {
         expires: row.get("expires"),
         revoked: row.get("revoked"),
         read_only: row.get("read_only"),
+        collection: row
+            .get::<Option<String>, _>("collection")
+            .map(|c| parse_uuid(&c, "collection"))
+            .transpose()?,
     })
 }
 
 fn grant_from(row: &SqliteRow) -> Result<Grant> {
+    let key: String = row.get("grantee");
     Ok(Grant {
         collection: parse_uuid(row.get("collection"), "collection")?,
-        org_id: parse_uuid(row.get("org_id"), "organization")?,
+        grantee: Grantee::from_key(&key)
+            .ok_or_else(|| StoreError::Backend(format!("stored grantee {key:?} is unknown")))?,
         can_read: row.get("can_read"),
         can_write: row.get("can_write"),
     })
 }
 
 const USER_COLS: &str = "id, name, org_id, role, password_hash, disabled, credential_epoch";
-const TOKEN_COLS: &str = "id, user_id, secret_hash, created, expires, revoked, read_only";
+const TOKEN_COLS: &str =
+    "id, user_id, secret_hash, created, expires, revoked, read_only, collection";
 
 /// Does a row exist for `sql` (one bound text parameter)?
-async fn exists<'c, E>(ex: E, sql: &'static str, key: &str) -> Result<bool>
+pub(crate) async fn exists<'c, E>(ex: E, sql: &'static str, key: &str) -> Result<bool>
 where
     E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
 {
@@ -402,8 +422,8 @@ impl Store for SqliteStore {
             }
         }
         sqlx::query(
-            "INSERT INTO collections (id, api_root, title, description, alias, created) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO collections (id, api_root, title, description, alias, created, \
+             default_tlp, anonymous_read) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(c.id.to_string())
         .bind(c.api_root.clone())
@@ -411,6 +431,8 @@ impl Store for SqliteStore {
         .bind(c.description.clone())
         .bind(c.alias.clone())
         .bind(c.created)
+        .bind(c.default_tlp as i64)
+        .bind(c.anonymous_read)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -532,13 +554,17 @@ impl Store for SqliteStore {
                 org.identity_id
             )));
         }
-        sqlx::query("INSERT INTO orgs (id, name, identity_id) VALUES (?, ?, ?)")
-            .bind(org.id.to_string())
-            .bind(org.name.clone())
-            .bind(org.identity_id.clone())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO orgs (id, name, identity_id, nation, kind) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(org.id.to_string())
+        .bind(org.name.clone())
+        .bind(org.identity_id.clone())
+        .bind(org.nation.clone())
+        .bind(org.kind.clone())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -680,9 +706,19 @@ impl Store for SqliteStore {
         {
             return Err(StoreError::Conflict("a token with this secret".to_string()));
         }
+        if let Some(c) = token.collection
+            && !exists(
+                &mut *tx,
+                "SELECT 1 FROM collections WHERE id = ?",
+                &c.to_string(),
+            )
+            .await?
+        {
+            return Err(StoreError::NotFound(format!("collection {c}")));
+        }
         sqlx::query(
-            "INSERT INTO tokens (id, user_id, secret_hash, created, expires, revoked, read_only) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO tokens (id, user_id, secret_hash, created, expires, revoked, read_only, \
+             collection) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(token.id.to_string())
         .bind(token.user_id.to_string())
@@ -691,6 +727,7 @@ impl Store for SqliteStore {
         .bind(token.expires)
         .bind(token.revoked)
         .bind(token.read_only)
+        .bind(token.collection.map(|c| c.to_string()))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -744,42 +781,13 @@ impl Store for SqliteStore {
     }
 
     async fn set_grant(&self, grant: &Grant) -> Result<()> {
-        let (_g, mut tx) = self.begin_write().await?;
-        let coll = grant.collection.to_string();
-        if !exists(&mut *tx, "SELECT 1 FROM collections WHERE id = ?", &coll).await? {
-            return Err(StoreError::NotFound(format!("collection {coll}")));
-        }
-        if !exists(
-            &mut *tx,
-            "SELECT 1 FROM orgs WHERE id = ?",
-            &grant.org_id.to_string(),
-        )
-        .await?
-        {
-            return Err(StoreError::NotFound(format!(
-                "organization {}",
-                grant.org_id
-            )));
-        }
-        sqlx::query(
-            "INSERT INTO grants (collection, org_id, can_read, can_write) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (collection, org_id) DO UPDATE \
-             SET can_read = excluded.can_read, can_write = excluded.can_write",
-        )
-        .bind(coll)
-        .bind(grant.org_id.to_string())
-        .bind(grant.can_read)
-        .bind(grant.can_write)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        sharing::set_grant(self, grant).await
     }
 
-    async fn get_grant(&self, collection: Uuid, org_id: Uuid) -> Result<Option<Grant>> {
-        let row = sqlx::query("SELECT * FROM grants WHERE collection = ? AND org_id = ?")
+    async fn get_grant(&self, collection: Uuid, grantee: &Grantee) -> Result<Option<Grant>> {
+        let row = sqlx::query("SELECT * FROM grants WHERE collection = ? AND grantee = ?")
             .bind(collection.to_string())
-            .bind(org_id.to_string())
+            .bind(grantee.key())
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?;
@@ -787,11 +795,72 @@ impl Store for SqliteStore {
     }
 
     async fn list_grants(&self, collection: Uuid) -> Result<Vec<Grant>> {
-        let rows = sqlx::query("SELECT * FROM grants WHERE collection = ? ORDER BY org_id")
+        let rows = sqlx::query("SELECT * FROM grants WHERE collection = ? ORDER BY grantee")
             .bind(collection.to_string())
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
         rows.iter().map(grant_from).collect()
+    }
+
+    async fn set_collection_policy(
+        &self,
+        collection: Uuid,
+        default_tlp: Tlp,
+        anonymous_read: bool,
+    ) -> Result<()> {
+        sharing::set_collection_policy(self, collection, default_tlp, anonymous_read).await
+    }
+
+    async fn update_org(&self, org: &Organization) -> Result<()> {
+        sharing::update_org(self, org).await
+    }
+
+    async fn update_user(&self, user_id: Uuid, role: Role, disabled: bool) -> Result<()> {
+        sharing::update_user(self, user_id, role, disabled).await
+    }
+
+    async fn add_nation(&self, code: &str) -> Result<()> {
+        sharing::add_nation(self, code).await
+    }
+
+    async fn list_nations(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT code FROM nations ORDER BY code")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn create_group(&self, group: &SharingGroup) -> Result<()> {
+        sharing::create_group(self, group).await
+    }
+
+    async fn get_group(&self, id: Uuid) -> Result<Option<SharingGroup>> {
+        Ok(sharing::groups(self, Some(id), None).await?.pop())
+    }
+
+    async fn list_groups(&self) -> Result<Vec<SharingGroup>> {
+        sharing::groups(self, None, None).await
+    }
+
+    async fn set_group_member(&self, group: Uuid, org: Uuid, member: bool) -> Result<()> {
+        sharing::set_group_member(self, group, org, member).await
+    }
+
+    async fn groups_of_org(&self, org: Uuid) -> Result<Vec<SharingGroup>> {
+        sharing::groups(self, None, Some(org)).await
+    }
+
+    async fn markings(&self, ids: &[String]) -> Result<Vec<(String, MarkingMeaning)>> {
+        sharing::markings(self, ids).await
+    }
+
+    async fn append_audit(&self, entries: &[NewAuditEntry]) -> Result<()> {
+        sharing::append_audit(self, entries).await
+    }
+
+    async fn audit_entries(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        sharing::audit_entries(self, q).await
     }
 }

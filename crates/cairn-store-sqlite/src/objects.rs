@@ -4,15 +4,15 @@ use std::collections::{HashMap, HashSet};
 
 use cairn_stix::Timestamp;
 use cairn_store::{
-    ALREADY_PRESENT, AddRequest, DeleteSpec, ObjectQuery, Page, Record, Result, Status,
-    StatusDetail, StoreError, VersionFilter,
+    ALREADY_PRESENT, AddRequest, DeleteSpec, ObjectLabels, ObjectQuery, Page, ReadAccess,
+    ReadFilter, Record, Result, Status, StatusDetail, StoreError, Tlp, VersionFilter,
 };
 use sqlx::Row;
 use sqlx::sqlite::SqliteArguments;
 
 use crate::{SqliteStore, db_err, now_micros};
 
-/// Rows per multi-row INSERT statement (13 parameters each).
+/// Rows per multi-row INSERT statement (18 parameters each).
 const INSERT_CHUNK: usize = 200;
 
 /// Orderable rank of a spec_version such as "2.1" (major * 1000 + minor); unknown forms rank 0.
@@ -268,13 +268,14 @@ pub(crate) async fn add_objects(s: &SqliteStore, req: AddRequest) -> Result<Stat
         let mut sql = String::with_capacity(64 + chunk.len() * 48);
         sql.push_str(
             "INSERT INTO versions (coll, id, type, spec_version, spec_rank, version, \
-             version_key, timeless, date_added, latest_spec, dflt_first, dflt_last, body) VALUES ",
+             version_key, timeless, date_added, latest_spec, dflt_first, dflt_last, body, \
+             tlp, floor, creator, recipients, granular) VALUES ",
         );
         for k in 0..chunk.len() {
             if k > 0 {
                 sql.push(',');
             }
-            sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
         }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (r, i, da) in chunk {
@@ -293,8 +294,32 @@ pub(crate) async fn add_objects(s: &SqliteStore, req: AddRequest) -> Result<Stat
                 .bind(r.flags[1])
                 .bind(r.flags[2])
                 .bind(nv.body.as_str());
+            let (tlp, floor, creator, recipients, granular) = label_columns(&nv.labels)?;
+            q = q
+                .bind(tlp)
+                .bind(floor)
+                .bind(creator)
+                .bind(recipients)
+                .bind(granular);
         }
         q.execute(&mut *tx).await.map_err(db_err)?;
+    }
+
+    for (_, i, _) in &inserts {
+        let nv = &req.versions[*i];
+        if let Some(meaning) = &nv.marking {
+            let text =
+                serde_json::to_string(meaning).map_err(|e| StoreError::Backend(e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO markings (id, meaning) VALUES (?, ?) \
+                 ON CONFLICT (id) DO UPDATE SET meaning = excluded.meaning",
+            )
+            .bind(nv.id.as_str())
+            .bind(text)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
     }
 
     if next != start {
@@ -315,17 +340,98 @@ pub(crate) async fn add_objects(s: &SqliteStore, req: AddRequest) -> Result<Stat
         successes,
         failures,
         pendings: Vec::new(),
+        owner: req.owner,
     };
+    if let Some(a) = &req.audit {
+        crate::sharing::append_audit_in(&mut tx, std::slice::from_ref(a)).await?;
+    }
     let body = serde_json::to_string(&status).map_err(|e| StoreError::Backend(e.to_string()))?;
-    sqlx::query("INSERT INTO statuses (api_root, id, body) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO statuses (api_root, id, body, owner) VALUES (?, ?, ?, ?)")
         .bind(req.api_root.clone())
         .bind(req.status_id.to_string())
         .bind(body)
+        .bind(req.owner.map(|u| u.to_string()))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
     Ok(status)
+}
+
+/// The label columns of a version: tlp, floor, creator, recipients, granular (see migration
+/// 0004).
+type LabelColumns = (
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn label_columns(l: &ObjectLabels) -> Result<LabelColumns> {
+    let recipients = (!l.recipients.is_empty()).then(|| {
+        let mut s = String::from(",");
+        for r in &l.recipients {
+            s.push_str(&r.stix_id());
+            s.push(',');
+        }
+        s
+    });
+    let granular = if l.granular.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(l).map_err(|e| StoreError::Backend(e.to_string()))?)
+    };
+    Ok((
+        l.tlp.map(|t| t as i64),
+        l.floor.map(|t| t as i64),
+        l.creator.map(|c| c.stix_id()),
+        recipients,
+        granular,
+    ))
+}
+
+/// A packed TLP level: empty for NULL.
+fn level(text: &str) -> Result<Option<Tlp>> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let v: i64 = text
+        .parse()
+        .map_err(|e| StoreError::Backend(format!("stored TLP level {text:?}: {e}")))?;
+    crate::tlp_from(v).map(Some)
+}
+
+/// The SQL form of [`ReadFilter::admits`].
+fn read_filter_sql(sql: &mut Sql, f: &ReadFilter) -> String {
+    let levels = |bits: u8| {
+        let l: Vec<String> = ReadFilter::levels(bits).map(|t| t.to_string()).collect();
+        if l.is_empty() {
+            "(-1)".to_string()
+        } else {
+            format!("({})", l.join(", "))
+        }
+    };
+    let eff = format!(
+        "max(coalesce(v.tlp, {}), coalesce(v.floor, 0))",
+        f.default_tlp as u8
+    );
+    if f.identities.is_empty() || f.named_levels == f.channel_levels {
+        return format!("{eff} IN {}", levels(f.channel_levels));
+    }
+    let ids: Vec<String> = f.identities.iter().map(|i| i.stix_id()).collect();
+    let creator = sql.list(&ids);
+    let mut named = vec![format!("coalesce(v.creator, '') IN {creator}")];
+    for id in &ids {
+        let p = sql.arg(format!(",{id},"));
+        named.push(format!("instr(coalesce(v.recipients, ''), {p}) > 0"));
+    }
+    format!(
+        "CASE WHEN {} THEN {eff} IN {} ELSE {eff} IN {} END",
+        named.join(" OR "),
+        levels(f.named_levels),
+        levels(f.channel_levels)
+    )
 }
 
 /// A query under construction: SQL text and its numbered arguments.
@@ -466,6 +572,9 @@ fn build_query(seq: i64, q: &ObjectQuery) -> (String, SqliteArguments) {
         let p = sql.arg(t);
         cond.push(format!("v.date_added > {p}"));
     }
+    if let ReadAccess::Filter(f) = &q.read {
+        cond.push(read_filter_sql(&mut sql, f));
+    }
     if let Some(c) = &q.after {
         // date_added is unique within a collection (UNIQUE index versions_order), so "after
         // (date_added, id, version_key)" is "after date_added".
@@ -484,7 +593,8 @@ fn build_query(seq: i64, q: &ObjectQuery) -> (String, SqliteArguments) {
     };
     let body = if q.with_bodies { ", v.body" } else { "" };
     let text = format!(
-        "SELECT v.id, v.type, v.spec_version, v.version, v.version_key, v.date_added{body} \
+        "SELECT v.id, v.type, v.spec_version, v.version, v.version_key, v.date_added, \
+         v.granular, v.tlp, v.floor{body} \
          FROM versions AS v INDEXED BY {index} WHERE {} \
          ORDER BY v.date_added, v.id, v.version_key LIMIT {limit}",
         cond.join(" AND ")
@@ -530,7 +640,9 @@ pub(crate) async fn query(s: &SqliteStore, q: &ObjectQuery) -> Result<Page> {
     };
     let text = format!(
         "SELECT string_agg(v.id || char(31) || v.type || char(31) || v.spec_version \
-         || char(31) || v.version || char(31) || v.version_key || char(31) || v.date_added{body}, \
+         || char(31) || v.version || char(31) || v.version_key || char(31) || v.date_added \
+         || char(31) || coalesce(v.granular, '') || char(31) || coalesce(v.tlp, '') \
+         || char(31) || coalesce(v.floor, ''){body}, \
          char(30) ORDER BY v.date_added, v.id, v.version_key) FROM ({inner}) AS v"
     );
     let packed: Option<String> = sqlx::query_with(sqlx::AssertSqlSafe(text), args)
@@ -543,15 +655,31 @@ pub(crate) async fn query(s: &SqliteStore, q: &ObjectQuery) -> Result<Page> {
         if rec.is_empty() {
             continue;
         }
-        let mut f = rec.splitn(7, FIELD_SEP);
+        let mut f = rec.splitn(10, FIELD_SEP);
         let mut next = || {
             f.next()
                 .map(str::to_string)
                 .ok_or_else(|| StoreError::Backend(format!("malformed packed record {rec:?}")))
         };
-        let (id, type_, spec_version, version, version_key, date_added) =
-            (next()?, next()?, next()?, next()?, next()?, next()?);
+        let (id, type_, spec_version, version, version_key, date_added, granular) = (
+            next()?,
+            next()?,
+            next()?,
+            next()?,
+            next()?,
+            next()?,
+            next()?,
+        );
+        let (tlp, floor) = (level(&next()?)?, level(&next()?)?);
         let body = if q.with_bodies { Some(next()?) } else { None };
+        let labels = if granular.is_empty() {
+            None
+        } else {
+            Some(
+                serde_json::from_str(&granular)
+                    .map_err(|e| StoreError::Backend(format!("stored labels of {id}: {e}")))?,
+            )
+        };
         records.push(Record {
             id,
             type_,
@@ -562,6 +690,9 @@ pub(crate) async fn query(s: &SqliteStore, q: &ObjectQuery) -> Result<Page> {
                 StoreError::Backend(format!("stored date_added {date_added:?}: {e}"))
             })?,
             body,
+            labels,
+            tlp,
+            floor,
         });
     }
     let more = records.len() > q.limit;
@@ -615,6 +746,9 @@ pub(crate) async fn delete_versions(s: &SqliteStore, d: &DeleteSpec) -> Result<u
         .collect();
     compute_flags(&mut remaining);
     update_flags(&mut tx, remaining.iter()).await?;
+    if let Some(a) = &d.audit {
+        crate::sharing::append_audit_in(&mut tx, std::slice::from_ref(a)).await?;
+    }
     tx.commit().await.map_err(db_err)?;
     Ok(done.rows_affected())
 }

@@ -16,10 +16,13 @@
 //! two stores on one database, and [`conformance::populate_durable`] /
 //! [`conformance::verify_durable`] around a reopen.
 
+pub mod audit;
 pub mod conformance;
 pub mod ingest;
 
 use async_trait::async_trait;
+pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
+pub use cairn_policy::{MarkingMeaning, ObjectLabels, ReadFilter, Role, Tlp};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -63,6 +66,34 @@ pub struct Collection {
     /// Unique within its API root when set.
     pub alias: Option<String>,
     pub created: i64,
+    /// The TLP of objects that carry none (AMBER unless configured).
+    pub default_tlp: Tlp,
+    /// Readable without authentication (a TLP:CLEAR publishing channel: only TLP:CLEAR objects
+    /// are served to anonymous readers, and the default TLP must be CLEAR).
+    pub anonymous_read: bool,
+}
+
+impl Collection {
+    /// A collection with the AMBER default and no anonymous access.
+    pub fn new(
+        id: Uuid,
+        api_root: &str,
+        title: &str,
+        description: Option<&str>,
+        alias: Option<&str>,
+        created: i64,
+    ) -> Collection {
+        Collection {
+            id,
+            api_root: api_root.to_string(),
+            title: title.to_string(),
+            description: description.map(str::to_string),
+            alias: alias.map(str::to_string),
+            created,
+            default_tlp: Tlp::Amber,
+            anonymous_read: false,
+        }
+    }
 }
 
 /// A validated object version ready to store.
@@ -79,10 +110,17 @@ pub struct NewVersion {
     pub version_key: Option<String>,
     /// The object's JSON exactly as received.
     pub body: String,
+    /// What the sharing policy needs to know about this version (TLP, creator, recipients,
+    /// granular markings), computed once at ingest.
+    pub labels: ObjectLabels,
+    /// For a marking-definition: what it means to the policy, so that later objects referring
+    /// to it resolve (`None` for other objects).
+    pub marking: Option<MarkingMeaning>,
 }
 
 impl NewVersion {
-    /// Build from a validated object and its raw JSON text.
+    /// Build from a validated object and its raw JSON text, with no policy labels (an unmarked
+    /// object: the collection's default TLP applies).
     pub fn from_meta(meta: &cairn_stix::ObjectMeta, body: String) -> NewVersion {
         let v = meta.version();
         NewVersion {
@@ -92,6 +130,8 @@ impl NewVersion {
             version: v.map(|t| t.as_str().to_string()),
             version_key: v.map(|t| t.sort_key()),
             body,
+            labels: ObjectLabels::default(),
+            marking: None,
         }
     }
 }
@@ -110,6 +150,21 @@ pub struct Record {
     pub date_added: i64,
     /// The JSON as received; `None` when the query asked for metadata only.
     pub body: Option<String>,
+    /// The version's policy labels, returned only for versions with granular markings (the
+    /// reader may have to receive them redacted); `None` otherwise.
+    pub labels: Option<ObjectLabels>,
+    /// The most restrictive TLP among the object's markings (`None`: the collection's default).
+    pub tlp: Option<Tlp>,
+    /// [`ObjectLabels::floor`].
+    pub floor: Option<Tlp>,
+}
+
+impl Record {
+    /// The object-level TLP in a collection whose default is `default`.
+    pub fn effective_tlp(&self, default: Tlp) -> Tlp {
+        let t = self.tlp.unwrap_or(default);
+        self.floor.map_or(t, |f| t.max(f))
+    }
 }
 
 impl Record {
@@ -174,6 +229,19 @@ pub struct ObjectQuery {
     pub limit: usize,
     /// Load object bodies (objects endpoints) or not (manifest, versions).
     pub with_bodies: bool,
+    /// Which versions the reader may see. Versions outside it are not returned, not counted in
+    /// `more`, and never move a cursor: a page looks exactly as if they did not exist.
+    pub read: ReadAccess,
+}
+
+/// The visibility a query runs under.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ReadAccess {
+    /// Every version (the node operator's own tools: export, match, conformance).
+    #[default]
+    All,
+    /// Only versions the sharing policy's filter admits.
+    Filter(ReadFilter),
 }
 
 /// One page of a query.
@@ -193,6 +261,8 @@ pub struct DeleteSpec {
     pub versions: VersionFilter,
     /// Empty = every spec version.
     pub spec_versions: Vec<String>,
+    /// An audit entry appended in the same transaction as the delete.
+    pub audit: Option<NewAuditEntry>,
 }
 
 /// TAXII status of an add request.
@@ -207,6 +277,9 @@ pub struct Status {
     pub successes: Vec<StatusDetail>,
     pub failures: Vec<StatusDetail>,
     pub pendings: Vec<StatusDetail>,
+    /// The user who made the request; only that user's organization may read the status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,6 +299,10 @@ pub struct AddRequest {
     pub request_timestamp: i64,
     pub versions: Vec<NewVersion>,
     pub rejected: Vec<StatusDetail>,
+    /// The user making the request (kept in the status).
+    pub owner: Option<Uuid>,
+    /// An audit entry appended in the same transaction as the write.
+    pub audit: Option<NewAuditEntry>,
 }
 
 /// An organization: the unit access is granted to.
@@ -235,36 +312,22 @@ pub struct Organization {
     pub name: String,
     /// The STIX `identity` id that stands for this organization.
     pub identity_id: String,
+    /// ISO 3166-1 alpha-2 code; `None` until set (then no nation grant covers it).
+    pub nation: Option<String>,
+    /// `cert`, `police`, ... (see `cairn_policy::OrgKind`).
+    pub kind: String,
 }
 
-/// User roles, least to most privileged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    Reader,
-    Analyst,
-    OrgAdmin,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Reader => "reader",
-            Role::Analyst => "analyst",
-            Role::OrgAdmin => "org-admin",
-            Role::Admin => "admin",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Role> {
-        Some(match s {
-            "reader" => Role::Reader,
-            "analyst" => Role::Analyst,
-            "org-admin" => Role::OrgAdmin,
-            "admin" => Role::Admin,
-            _ => return None,
-        })
-    }
+/// A named set of organizations, possibly across nations, with an owner organization (a
+/// member). Markings name it by its STIX identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharingGroup {
+    pub id: Uuid,
+    pub name: String,
+    pub identity_id: String,
+    pub owner: Uuid,
+    /// Member organizations, ordered by id; always includes the owner.
+    pub members: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -291,13 +354,54 @@ pub struct ApiToken {
     pub expires: Option<i64>,
     pub revoked: bool,
     pub read_only: bool,
+    /// When set, the token works only on this collection.
+    #[serde(default)]
+    pub collection: Option<Uuid>,
 }
 
-/// Read/write rights of an organization on a collection.
+/// Who a collection grant is to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "kebab-case")]
+pub enum Grantee {
+    Organization(Uuid),
+    SharingGroup(Uuid),
+    /// An ISO 3166-1 alpha-2 code.
+    Nation(String),
+    /// Every organization of the community (never an anonymous reader).
+    Community,
+}
+
+impl Grantee {
+    /// `org:<uuid>`, `group:<uuid>`, `nation:KR`, `community`: the stored and printed form.
+    pub fn key(&self) -> String {
+        match self {
+            Grantee::Organization(u) => format!("org:{u}"),
+            Grantee::SharingGroup(u) => format!("group:{u}"),
+            Grantee::Nation(n) => format!("nation:{n}"),
+            Grantee::Community => "community".to_string(),
+        }
+    }
+
+    /// Parses [`Grantee::key`]'s form.
+    pub fn from_key(key: &str) -> Option<Grantee> {
+        if key == "community" {
+            return Some(Grantee::Community);
+        }
+        let (kind, rest) = key.split_once(':')?;
+        match kind {
+            "org" => Uuid::parse_str(rest).ok().map(Grantee::Organization),
+            "group" => Uuid::parse_str(rest).ok().map(Grantee::SharingGroup),
+            "nation" => Some(Grantee::Nation(rest.to_string())),
+            _ => None,
+        }
+    }
+}
+
+/// Read/write rights on a collection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
     pub collection: Uuid,
-    pub org_id: Uuid,
+    pub grantee: Grantee,
     pub can_read: bool,
     pub can_write: bool,
 }
@@ -360,6 +464,8 @@ pub trait Store: Send + Sync + 'static {
     // --- identities and access ---
     async fn create_org(&self, org: &Organization) -> Result<()>;
     async fn get_org(&self, id: Uuid) -> Result<Option<Organization>>;
+    /// Replace name, nation and kind (the id and identity never change).
+    async fn update_org(&self, org: &Organization) -> Result<()>;
     /// Ordered by name.
     async fn list_orgs(&self) -> Result<Vec<Organization>>;
     async fn create_user(&self, user: &User) -> Result<()>;
@@ -367,6 +473,9 @@ pub trait Store: Send + Sync + 'static {
     async fn get_user(&self, id: Uuid) -> Result<Option<User>>;
     /// Ordered by name.
     async fn list_users(&self) -> Result<Vec<User>>;
+    /// Change a user's role and/or disabled flag; bumps `credential_epoch` (cached credentials
+    /// die).
+    async fn update_user(&self, user_id: Uuid, role: Role, disabled: bool) -> Result<()>;
     /// Replace the password hash and bump `credential_epoch`.
     async fn set_password(&self, user_id: Uuid, password_hash: &str) -> Result<()>;
     async fn create_token(&self, token: &ApiToken) -> Result<()>;
@@ -375,9 +484,42 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_token(&self, id: Uuid) -> Result<()>;
     /// Ordered by `created`.
     async fn list_tokens(&self, user_id: Uuid) -> Result<Vec<ApiToken>>;
-    /// Create or replace the grant of (collection, organization).
+    /// Create or replace the grant of (collection, grantee).
     async fn set_grant(&self, grant: &Grant) -> Result<()>;
-    async fn get_grant(&self, collection: Uuid, org_id: Uuid) -> Result<Option<Grant>>;
-    /// Ordered by organization id.
+    async fn get_grant(&self, collection: Uuid, grantee: &Grantee) -> Result<Option<Grant>>;
+    /// Ordered by grantee key.
     async fn list_grants(&self, collection: Uuid) -> Result<Vec<Grant>>;
+    /// Set a collection's default TLP and anonymous readability.
+    async fn set_collection_policy(
+        &self,
+        collection: Uuid,
+        default_tlp: Tlp,
+        anonymous_read: bool,
+    ) -> Result<()>;
+
+    // --- nations and sharing groups ---
+    /// Register a member nation (ISO 3166-1 alpha-2); registering it again is a no-op.
+    async fn add_nation(&self, code: &str) -> Result<()>;
+    /// Ordered by code.
+    async fn list_nations(&self) -> Result<Vec<String>>;
+    /// Create a group; its owner must exist and is made a member.
+    async fn create_group(&self, group: &SharingGroup) -> Result<()>;
+    async fn get_group(&self, id: Uuid) -> Result<Option<SharingGroup>>;
+    /// Ordered by name.
+    async fn list_groups(&self) -> Result<Vec<SharingGroup>>;
+    /// Add (`member = true`) or remove an organization; the owner cannot be removed.
+    async fn set_group_member(&self, group: Uuid, org: Uuid, member: bool) -> Result<()>;
+    /// The groups `org` is a member of, ordered by name.
+    async fn groups_of_org(&self, org: Uuid) -> Result<Vec<SharingGroup>>;
+
+    // --- marking definitions ---
+    /// The meanings of the given marking-definition ids this node has stored (any collection);
+    /// unknown ids are left out.
+    async fn markings(&self, ids: &[String]) -> Result<Vec<(String, MarkingMeaning)>>;
+
+    // --- audit log ---
+    /// Append entries to the hash chain, in order, in one transaction.
+    async fn append_audit(&self, entries: &[NewAuditEntry]) -> Result<()>;
+    /// Entries matching `q`, oldest first, at most `q.limit` (0 = no limit).
+    async fn audit_entries(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>>;
 }

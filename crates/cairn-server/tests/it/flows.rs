@@ -563,7 +563,7 @@ async fn collections_are_listed_in_id_order() {
     let ids = || async {
         let r = client()
             .get(w.server.url(&format!("{ROOT}/collections/")))
-            .basic_auth("admin", Some("admin-pw"))
+            .basic_auth("alice", Some("alice-pw"))
             .send()
             .await
             .unwrap();

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use cairn_server::{ServerConfig, auth};
 use cairn_stix::Timestamp;
 use cairn_store::{
-    AddRequest, ApiRoot, ApiToken, Collection, Grant, NewVersion, ObjectQuery, Organization, Role,
-    Store, User, VersionFilter,
+    AddRequest, ApiRoot, ApiToken, Collection, Grant, Grantee, NewVersion, ObjectQuery,
+    Organization, Role, Store, User, VersionFilter,
 };
 use cairn_store_sqlite::SqliteStore;
 use serde_json::Value;
@@ -94,6 +94,7 @@ pub fn test_config() -> ServerConfig {
         description: Some("checklist fixture".into()),
         default_page_size: 4,
         max_page_size: 5,
+        auth_failures: 1000,
     }
 }
 
@@ -112,6 +113,8 @@ pub fn new_version(obj: &Value) -> NewVersion {
         version: version.map(str::to_string),
         version_key: version.map(|v| Timestamp::parse(v).expect("fixture timestamp").sort_key()),
         body: obj.to_string(),
+        labels: cairn_policy::ObjectLabels::from_object(obj),
+        marking: None,
     }
 }
 
@@ -124,6 +127,8 @@ pub async fn add(store: &dyn Store, coll: Uuid, objs: &[&Value]) -> cairn_store:
             request_timestamp: 0,
             versions: objs.iter().map(|o| new_version(o)).collect(),
             rejected: vec![],
+            owner: None,
+            audit: None,
         })
         .await
         .expect("seed add")
@@ -158,15 +163,20 @@ pub async fn world_with(config: ServerConfig) -> World {
         .await
         .expect("root");
     }
+    s.add_nation("KR").await.expect("nation");
     let org_a = Organization {
         id: Uuid::new_v4(),
         name: "CERT-A".into(),
         identity_id: format!("identity--{}", Uuid::new_v4()),
+        nation: Some("KR".into()),
+        kind: "cert".into(),
     };
     let org_b = Organization {
         id: Uuid::new_v4(),
         name: "CERT-B".into(),
         identity_id: format!("identity--{}", Uuid::new_v4()),
+        nation: Some("KR".into()),
+        kind: "cert".into(),
     };
     s.create_org(&org_a).await.expect("org");
     s.create_org(&org_b).await.expect("org");
@@ -206,6 +216,7 @@ pub async fn world_with(config: ServerConfig) -> World {
             expires,
             revoked: false,
             read_only,
+            collection: None,
         };
         s.create_token(&t).await.expect("token");
         if revoked {
@@ -223,19 +234,19 @@ pub async fn world_with(config: ServerConfig) -> World {
         ("C_HIDDEN", "no grant", None, None),
         ("C_SCRATCH", "scratch", None, Some((true, true))),
     ] {
-        let c = Collection {
-            id: Uuid::new_v4(),
-            api_root: "default".into(),
-            title: title.into(),
-            description: Some(format!("{title} collection")),
-            alias: alias.map(str::to_string),
-            created: now,
-        };
+        let c = Collection::new(
+            Uuid::new_v4(),
+            "default",
+            title,
+            Some(&format!("{title} collection")),
+            alias,
+            now,
+        );
         s.create_collection(&c).await.expect("collection");
         if let Some((r, w)) = rights {
             s.set_grant(&Grant {
                 collection: c.id,
-                org_id: org_a.id,
+                grantee: Grantee::Organization(org_a.id),
                 can_read: r,
                 can_write: w,
             })
@@ -245,14 +256,7 @@ pub async fn world_with(config: ServerConfig) -> World {
         vars.insert(var.into(), c.id.to_string());
         colls.push(c.id);
     }
-    let other = Collection {
-        id: Uuid::new_v4(),
-        api_root: "other".into(),
-        title: "other root's".into(),
-        description: None,
-        alias: None,
-        created: now,
-    };
+    let other = Collection::new(Uuid::new_v4(), "other", "other root's", None, None, now);
     s.create_collection(&other).await.expect("collection");
     vars.insert("C_OTHER".into(), other.id.to_string());
 

@@ -22,6 +22,9 @@ pub enum TokenCmd {
         /// The token may only read.
         #[arg(long)]
         read_only: bool,
+        /// The token works only on this collection (id or alias).
+        #[arg(long)]
+        collection: Option<String>,
     },
     /// List a user's tokens (ids, never secrets).
     List {
@@ -38,6 +41,17 @@ pub enum CollectionCmd {
     Create(CollectionCreate),
     /// List the collections of the default API root.
     List,
+    /// Set a collection's default TLP (for objects without one) and anonymous readability
+    /// (TLP:CLEAR publishing only: the default TLP must then be clear).
+    Set {
+        /// Collection id or alias.
+        collection: String,
+        /// clear, green, amber, amber+strict, red.
+        #[arg(long)]
+        default_tlp: Option<String>,
+        #[arg(long)]
+        anonymous_read: Option<bool>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -84,8 +98,13 @@ pub async fn token(data_dir: &Path, cmd: TokenCmd) -> anyhow::Result<ExitCode> {
             user,
             expires_in_days,
             read_only,
+            collection,
         } => {
             let user = user_named(user).await?;
+            let scope = match collection {
+                Some(c) => Some(node::resolve_collection(store.as_ref(), Some(&c)).await?.id),
+                None => None,
+            };
             let (secret, hash) = cairn_server::auth::generate_token();
             let now = node::now_micros();
             let token = ApiToken {
@@ -96,8 +115,21 @@ pub async fn token(data_dir: &Path, cmd: TokenCmd) -> anyhow::Result<ExitCode> {
                 expires: expires_in_days.map(|d| now + i64::from(d) * 86_400_000_000),
                 revoked: false,
                 read_only,
+                collection: scope,
             };
             store.create_token(&token).await?;
+            super::sharing::audit(
+                store.as_ref(),
+                "token.create",
+                token.id.to_string(),
+                serde_json::json!({
+                    "user": user.name,
+                    "read_only": read_only,
+                    "collection": scope.map(|c| c.to_string()),
+                    "expires": token.expires,
+                }),
+            )
+            .await?;
             eprintln!(
                 "token {} for {} (shown once; store it now)",
                 token.id, user.name
@@ -117,8 +149,12 @@ pub async fn token(data_dir: &Path, cmd: TokenCmd) -> anyhow::Result<ExitCode> {
                 } else {
                     "read-write"
                 };
+                let coll = t.collection.map_or_else(
+                    || "all collections".to_string(),
+                    |c| format!("collection {c}"),
+                );
                 println!(
-                    "{}  {state}  {scope}  created {}  expires {expires}",
+                    "{}  {state}  {scope}  {coll}  created {}  expires {expires}",
                     t.id,
                     cairn_stix::Timestamp::format_micros(t.created)
                 );
@@ -126,6 +162,13 @@ pub async fn token(data_dir: &Path, cmd: TokenCmd) -> anyhow::Result<ExitCode> {
         }
         TokenCmd::Revoke { id } => {
             store.revoke_token(id).await?;
+            super::sharing::audit(
+                store.as_ref(),
+                "token.revoke",
+                id.to_string(),
+                serde_json::json!({}),
+            )
+            .await?;
             println!("revoked {id}");
         }
     }
@@ -171,13 +214,28 @@ pub async fn collection(data_dir: &Path, cmd: CollectionCmd) -> anyhow::Result<E
         CollectionCmd::List => {
             for c in store.list_collections(node::DEFAULT_API_ROOT).await? {
                 let n = store.count_versions(c.id).await?;
+                let anon = if c.anonymous_read { "  anonymous" } else { "" };
                 println!(
-                    "{}  {:<24}  {n} versions  {}",
+                    "{}  {:<24}  {n} versions  default {}{anon}  {}",
                     c.id,
                     c.title,
+                    c.default_tlp.label(),
                     c.alias.as_deref().unwrap_or("")
                 );
             }
+        }
+        CollectionCmd::Set {
+            collection,
+            default_tlp,
+            anonymous_read,
+        } => {
+            super::sharing::set_collection_policy(
+                store.as_ref(),
+                &collection,
+                default_tlp.as_deref(),
+                anonymous_read,
+            )
+            .await?;
         }
     }
     Ok(ExitCode::SUCCESS)

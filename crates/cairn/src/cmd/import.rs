@@ -88,6 +88,8 @@ pub struct Importer<'a> {
     rejected: Vec<StatusDetail>,
     summary: ImportSummary,
     bar: ProgressBar,
+    /// The node organization's identity, the policy creator of objects without one.
+    creator: Option<cairn_policy::IdentityRef>,
 }
 
 impl<'a> Importer<'a> {
@@ -100,6 +102,7 @@ impl<'a> Importer<'a> {
             rejected: Vec::new(),
             summary: ImportSummary::default(),
             bar,
+            creator: None,
         }
     }
 
@@ -146,6 +149,35 @@ impl<'a> Importer<'a> {
             return Ok(());
         }
         let n = (self.pending.len() + self.rejected.len()) as u64;
+        cairn_store::ingest::resolve_markings(self.store, &mut self.pending).await?;
+        // What the node imports without `created_by_ref` is its own organization's (for the
+        // sharing policy only; the text is stored as given).
+        if self.creator.is_none() {
+            let org = node::admin_org(self.store).await?;
+            self.creator = self
+                .store
+                .get_org(org)
+                .await?
+                .and_then(|o| cairn_policy::IdentityRef::parse(&o.identity_id).ok());
+        }
+        for v in &mut self.pending {
+            if v.labels.creator.is_none() {
+                v.labels.creator = self.creator;
+            }
+        }
+        let audit = cairn_store::NewAuditEntry::new(
+            "cli",
+            "objects.add",
+            Some(self.collection.to_string()),
+            serde_json::json!({
+                "objects": self
+                    .pending
+                    .iter()
+                    .map(|v| serde_json::json!({"id": v.id, "version": v.version}))
+                    .collect::<Vec<_>>(),
+                "rejected": self.rejected.len(),
+            }),
+        );
         let status = self
             .store
             .add_objects(AddRequest {
@@ -155,6 +187,8 @@ impl<'a> Importer<'a> {
                 request_timestamp: node::now_micros(),
                 versions: std::mem::take(&mut self.pending),
                 rejected: std::mem::take(&mut self.rejected),
+                owner: None,
+                audit: Some(audit),
             })
             .await
             .context("storing a batch failed")?;

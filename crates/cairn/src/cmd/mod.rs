@@ -1,12 +1,14 @@
 //! Subcommands. Each lives in its own module with its clap `Args` and a `run` function.
 
 pub mod admin;
+pub mod audit_cmd;
 pub mod export;
 pub mod import;
 pub mod match_cmd;
 pub mod node;
 pub mod pattern;
 pub mod serve;
+pub mod sharing;
 pub mod stix;
 
 use std::path::PathBuf;
@@ -45,6 +47,24 @@ pub enum Command {
     /// TAXII collections.
     #[command(subcommand)]
     Collection(admin::CollectionCmd),
+    /// Member nations of this node's community.
+    #[command(subcommand)]
+    Nation(sharing::NationCmd),
+    /// Organizations.
+    #[command(subcommand)]
+    Org(sharing::OrgCmd),
+    /// Users and their roles.
+    #[command(subcommand)]
+    User(sharing::UserCmd),
+    /// Sharing groups (sets of organizations, possibly across nations).
+    #[command(subcommand)]
+    Group(sharing::GroupCmd),
+    /// Read and write grants on collections.
+    #[command(subcommand)]
+    Grant(sharing::GrantCmd),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCmd),
     /// Import STIX bundles, objects or JSON Lines into a collection.
     Import(import::ImportArgs),
     /// Export a collection as a STIX bundle on stdout.
@@ -76,6 +96,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init => rt()?.block_on(admin::init(&data_dir)),
         Command::Token(c) => rt()?.block_on(admin::token(&data_dir, c)),
         Command::Collection(c) => rt()?.block_on(admin::collection(&data_dir, c)),
+        Command::Nation(c) => rt()?.block_on(sharing::nation_cmd(&data_dir, c)),
+        Command::Org(c) => rt()?.block_on(sharing::org_cmd(&data_dir, c)),
+        Command::User(c) => rt()?.block_on(sharing::user_cmd(&data_dir, c)),
+        Command::Group(c) => rt()?.block_on(sharing::group_cmd(&data_dir, c)),
+        Command::Grant(c) => rt()?.block_on(sharing::grant_cmd(&data_dir, c)),
+        Command::Audit(c) => rt()?.block_on(audit_cmd::run(&data_dir, c)),
         Command::Import(a) => rt()?.block_on(import::run(&data_dir, a)),
         Command::Export(a) => rt()?.block_on(export::run(&data_dir, a)),
     }

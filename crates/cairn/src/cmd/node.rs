@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use cairn_store::{ApiRoot, Collection, Grant, Organization, Role, Store, User};
+use cairn_store::{ApiRoot, Collection, Grant, Grantee, Organization, Role, Store, User};
 use cairn_store_sqlite::SqliteStore;
 use uuid::Uuid;
 
@@ -51,10 +51,21 @@ pub async fn init(store: &dyn Store) -> anyhow::Result<InitOutcome> {
             created: false,
         });
     }
+    let nation = match std::env::var("CAIRN_NATION") {
+        Ok(n) if !n.is_empty() => {
+            let n = cairn_policy::Nation::parse(&n)
+                .map_err(|e| anyhow::anyhow!("CAIRN_NATION: {e}"))?;
+            store.add_nation(n.as_str()).await?;
+            Some(n.as_str().to_string())
+        }
+        _ => None,
+    };
     let org = Organization {
         id: Uuid::new_v4(),
         name: "Local organization".to_string(),
         identity_id: format!("identity--{}", Uuid::new_v4()),
+        nation,
+        kind: "other".to_string(),
     };
     store.create_org(&org).await?;
     let (password, generated) = match std::env::var("CAIRN_ADMIN_PASSWORD") {
@@ -110,19 +121,19 @@ pub async fn new_collection(
     id: Option<Uuid>,
     org: Uuid,
 ) -> anyhow::Result<Collection> {
-    let collection = Collection {
-        id: id.unwrap_or_else(Uuid::new_v4),
-        api_root: DEFAULT_API_ROOT.to_string(),
-        title: title.to_string(),
-        description: description.map(str::to_string),
-        alias: alias.map(str::to_string),
-        created: now_micros(),
-    };
+    let collection = Collection::new(
+        id.unwrap_or_else(Uuid::new_v4),
+        DEFAULT_API_ROOT,
+        title,
+        description,
+        alias,
+        now_micros(),
+    );
     store.create_collection(&collection).await?;
     store
         .set_grant(&Grant {
             collection: collection.id,
-            org_id: org,
+            grantee: Grantee::Organization(org),
             can_read: true,
             can_write: true,
         })
