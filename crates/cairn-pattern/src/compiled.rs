@@ -5,7 +5,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::ast::{ComparisonOp, Literal};
 
@@ -34,6 +34,9 @@ pub(crate) enum Compiled {
     Regex {
         source: String,
         latin1: bool,
+        /// Set when the regex is only literal text (see [`LiteralRegex`]): searched without
+        /// compiling a regex at all.
+        literal: Option<Box<LiteralRegex>>,
         text: OnceLock<Result<regex_automata::meta::Regex, String>>,
         bytes: OnceLock<Option<regex::bytes::Regex>>,
     },
@@ -55,16 +58,17 @@ impl Compiled {
         };
         match op {
             ComparisonOp::Matches => {
-                let source: String = s.nfc().collect();
+                let source = nfc_string(s);
                 Compiled::Regex {
                     latin1: source.chars().all(|c| (c as u32) < 256),
+                    literal: LiteralRegex::parse(&source).map(Box::new),
                     source,
                     text: OnceLock::new(),
                     bytes: OnceLock::new(),
                 }
             }
             ComparisonOp::Like => {
-                let nfc: String = s.nfc().collect();
+                let nfc = nfc_string(s);
                 let items = nfc
                     .chars()
                     .map(|c| match c {
@@ -88,18 +92,72 @@ impl Compiled {
     pub(crate) fn text_regex(&self) -> Option<&Result<regex_automata::meta::Regex, String>> {
         match self {
             Compiled::Regex { source, text, .. } => Some(text.get_or_init(|| {
-                // The same engine as `regex::Regex`, without the one-pass DFA whose
-                // construction would dominate a single evaluation.
+                // The same engine as `regex::Regex`, without the DFAs (full, one-pass and
+                // lazy) and explicit capture groups, whose construction would dominate a
+                // single evaluation: values are short, so the bounded backtracker and the
+                // PikeVM search them quickly. Only `is_match` is ever asked.
                 regex_automata::meta::Builder::new()
                     .configure(
                         regex_automata::meta::Config::new()
                             .dfa(false)
-                            .onepass(false),
+                            .onepass(false)
+                            .hybrid(false)
+                            .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit),
                     )
                     .build(&format!("(?s){source}"))
                     .map_err(|e| e.to_string())
             })),
             _ => None,
+        }
+    }
+
+    /// Why the `MATCHES` regex cannot be compiled (`None` when it can, or for other operators).
+    pub(crate) fn regex_error(&self) -> Option<&str> {
+        match self {
+            Compiled::Regex {
+                literal: Some(_), ..
+            } => None,
+            Compiled::Regex { .. } => match self.text_regex() {
+                Some(Err(e)) => Some(e),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Does the `MATCHES` regex find a match in `s` (already NFC)? `None` when the regex
+    /// cannot be compiled (or for other operators).
+    pub(crate) fn regex_search_text(&self, s: &str) -> Option<bool> {
+        match self {
+            Compiled::Regex {
+                literal: Some(l), ..
+            } => Some(l.search_text(s)),
+            Compiled::Regex { .. } => match self.text_regex() {
+                Some(Ok(re)) => Some(re.is_match(s)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Does the `MATCHES` regex find a match in binary data `b`? Only Latin-1 regexes can
+    /// (every pattern character stands for one byte); false otherwise, and when the regex
+    /// cannot be compiled.
+    pub(crate) fn regex_search_bytes(&self, b: &[u8]) -> bool {
+        match self {
+            Compiled::Regex {
+                literal: Some(l),
+                latin1: true,
+                ..
+            } => l.search_bytes(b),
+            Compiled::Regex {
+                literal: Some(_), ..
+            } => false,
+            Compiled::Regex { .. } => {
+                matches!(self.text_regex(), Some(Ok(_)))
+                    && self.byte_regex().is_some_and(|r| r.is_match(b))
+            }
+            _ => false,
         }
     }
 
@@ -130,9 +188,158 @@ impl Compiled {
     }
 }
 
-/// Does `s` (already NFC) match the `LIKE` items? `%` may span newlines.
+/// A `MATCHES` regex that is only literal text: `[(?i)][^] lit [$]` or
+/// `[(?i)][^] (lit|lit|...) [$]`, where `lit` is characters that are not regex syntax,
+/// backslash-escaped metacharacters and `\xHH` escapes. Such a regex finds a match exactly
+/// where one of the alternatives occurs (at the start with `^`, at the end with `$`, which
+/// the regex engine anchors to the very start and end of the haystack), so it is answered by
+/// comparing strings. `(?i)` is taken only for ASCII alternatives without `k` and `s` (the
+/// only ASCII letters whose Unicode case-folding class holds a non-ASCII character, `K` and
+/// `ſ`), where it is ASCII case-insensitive comparison. Anything else is left to the regex
+/// engine.
+#[derive(Debug, Clone)]
+pub(crate) struct LiteralRegex {
+    start: bool,
+    end: bool,
+    /// ASCII case-insensitive; the alternatives are then lower-cased.
+    fold: bool,
+    alternatives: Vec<String>,
+    /// The alternatives one byte per character, when every character is below 256 (binary
+    /// values are searched with these).
+    latin1: Option<Vec<Vec<u8>>>,
+}
+
+/// Characters with a meaning of their own outside a class (with no flags set, every other
+/// character stands for itself; `]` and `}` are included to stay on the safe side).
+const REGEX_SPECIAL: &str = "\\.+*?()|[]{}^$";
+
+/// Metacharacters of the regex syntax: these stand for themselves when escaped.
+const REGEX_META: &str = "\\.+*?()|[]{}^$#&-~";
+
+/// Longest literal regex answered without the regex engine.
+const LITERAL_REGEX_MAX: usize = 4096;
+
+impl LiteralRegex {
+    pub(crate) fn parse(src: &str) -> Option<LiteralRegex> {
+        if src.len() > LITERAL_REGEX_MAX {
+            return None;
+        }
+        let (fold, src) = match src.strip_prefix("(?i)") {
+            Some(rest) => (true, rest),
+            None => (false, src),
+        };
+        let mut chars = src.chars().peekable();
+        let start = chars.next_if_eq(&'^').is_some();
+        let grouped = chars.next_if_eq(&'(').is_some();
+        let mut alternatives = vec![String::new()];
+        let mut closed = false;
+        let mut end = false;
+        while let Some(c) = chars.next() {
+            if closed || end {
+                // Only `$` may follow the group, and nothing may follow `$`.
+                if c == '$' && !end {
+                    end = true;
+                    continue;
+                }
+                return None;
+            }
+            match c {
+                '\\' => {
+                    let e = chars.next()?;
+                    let lit = if e == 'x' {
+                        let h = chars.next()?.to_digit(16)?;
+                        let l = chars.next()?.to_digit(16)?;
+                        char::from_u32(h * 16 + l)?
+                    } else if REGEX_META.contains(e) {
+                        e
+                    } else {
+                        return None;
+                    };
+                    alternatives.last_mut()?.push(lit);
+                }
+                '|' if grouped => alternatives.push(String::new()),
+                ')' if grouped => closed = true,
+                '$' if chars.peek().is_none() && !grouped => end = true,
+                c if REGEX_SPECIAL.contains(c) => return None,
+                c => alternatives.last_mut()?.push(c),
+            }
+        }
+        if grouped && !closed {
+            return None;
+        }
+        if fold {
+            if !alternatives.iter().all(|a| {
+                a.bytes()
+                    .all(|b| b.is_ascii() && !matches!(b, b'k' | b'K' | b's' | b'S'))
+            }) {
+                return None;
+            }
+            alternatives.iter_mut().for_each(|a| a.make_ascii_lowercase());
+        }
+        let latin1 = alternatives
+            .iter()
+            .map(|a| a.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect())
+            .collect();
+        Some(LiteralRegex {
+            start,
+            end,
+            fold,
+            alternatives,
+            latin1,
+        })
+    }
+
+    fn found(&self, hay: &[u8], a: &[u8]) -> bool {
+        let eq = |x: &[u8]| {
+            if self.fold {
+                x.eq_ignore_ascii_case(a)
+            } else {
+                x == a
+            }
+        };
+        if hay.len() < a.len() {
+            return false;
+        }
+        match (self.start, self.end) {
+            (true, true) => hay.len() == a.len() && eq(hay),
+            (true, false) => eq(&hay[..a.len()]),
+            (false, true) => eq(&hay[hay.len() - a.len()..]),
+            (false, false) => a.is_empty() || hay.windows(a.len()).any(eq),
+        }
+    }
+
+    /// Search text (already NFC).
+    fn search_text(&self, s: &str) -> bool {
+        self.alternatives.iter().any(|a| {
+            if !self.fold && !self.start && !self.end {
+                s.contains(a.as_str())
+            } else {
+                self.found(s.as_bytes(), a.as_bytes())
+            }
+        })
+    }
+
+    /// Search binary data (false unless every character of the regex is below 256).
+    fn search_bytes(&self, b: &[u8]) -> bool {
+        self.latin1
+            .as_ref()
+            .is_some_and(|alts| alts.iter().any(|a| self.found(b, a)))
+    }
+}
+
+/// `s` in NFC (copied as is when the quick check says it already is).
+fn nfc_string(s: &str) -> String {
+    if is_nfc_quick(s.chars()) == IsNormalized::Yes {
+        s.to_string()
+    } else {
+        s.nfc().collect()
+    }
+}
+
+/// Does `s` (already NFC) match the `LIKE` items? `%` may span newlines. Walks `s` by byte
+/// offsets (no copy of its characters).
 pub(crate) fn like_match(p: &[LikeItem], s: &str) -> bool {
-    let s: Vec<char> = s.chars().collect();
+    let char_len = |at: usize| s[at..].chars().next().map_or(1, char::len_utf8);
     let (mut pi, mut si) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while si < s.len() {
@@ -145,12 +352,12 @@ pub(crate) fn like_match(p: &[LikeItem], s: &str) -> bool {
                 }
                 LikeItem::One => {
                     pi += 1;
-                    si += 1;
+                    si += char_len(si);
                     continue;
                 }
-                LikeItem::Char(c) if c == s[si] => {
+                LikeItem::Char(c) if s[si..].starts_with(c) => {
                     pi += 1;
-                    si += 1;
+                    si += c.len_utf8();
                     continue;
                 }
                 LikeItem::Char(_) => {}
@@ -158,9 +365,10 @@ pub(crate) fn like_match(p: &[LikeItem], s: &str) -> bool {
         }
         match star {
             Some((sp, ss)) => {
+                let next = ss + char_len(ss);
                 pi = sp + 1;
-                si = ss + 1;
-                star = Some((sp, ss + 1));
+                si = next;
+                star = Some((sp, next));
             }
             None => return false,
         }
@@ -220,5 +428,77 @@ impl Net {
             return true;
         }
         (self.addr >> shift) == (container.addr >> shift)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The literal fast path must agree with the regex engine it replaces, on text and bytes.
+    #[test]
+    fn literal_regex_agrees_with_regex_engine() {
+        let sources = [
+            "",
+            "^",
+            "$",
+            "^$",
+            "abc",
+            "^abc",
+            "abc$",
+            "^abc$",
+            "^(abc|abd)$",
+            "(abc|)",
+            "^()$",
+            "^a\\.b\\\\c\\?d\\-e$",
+            "a-b&c~d#e f",
+            "^\\x41\\x0e\\xe9$",
+            "\\x8aPNG",
+            "(?i)^abc$",
+            "(?i)(ab|CD)",
+            "(?i)^reg_dword$",
+            "(?i)ask",
+            "(?i)^\\x41$",
+            "^été$",
+            "a|b",
+            "^(a|b)+$",
+            "(a)b",
+            "a$b",
+            "\\d",
+            "\\/",
+            "\\x{41}",
+            "a]",
+            "(?i)K",
+            "^ǅ$",
+            "(?i)^ǆ$",
+        ];
+        let hays = [
+            "", "abc", "xabc", "abcx", "ABC", "abd", "a.b\\c?d-e", "a-b&c~d#e f", "Ae\u{e}é",
+            "A\u{e}é", "\u{8a}PNG", "REG_DWORD", "reg_dword", "ASK", "a\u{17f}k", "été", "a",
+            "ab", "ǅ", "ǆ", "Ǆ", "\u{212a}", "k", "cd", "xCDx", "aab", "a$b", "\n", "abc\n",
+        ];
+        let mut checked = 0;
+        for src in sources {
+            let Some(lit) = LiteralRegex::parse(src) else {
+                continue;
+            };
+            let c = Compiled::new(ComparisonOp::Matches, &Literal::Str(src.to_string()));
+            let text = regex::Regex::new(&format!("(?s){src}")).expect("literal regexes compile");
+            let latin1 = src.chars().all(|c| (c as u32) < 256);
+            for h in hays {
+                assert_eq!(lit.search_text(h), text.is_match(h), "{src:?} on {h:?}");
+                assert_eq!(c.regex_search_text(h), Some(text.is_match(h)), "{src:?} on {h:?}");
+                if latin1 {
+                    let bytes: Vec<u8> = h.bytes().collect();
+                    let re = c.byte_regex().expect("byte regex");
+                    assert_eq!(c.regex_search_bytes(&bytes), re.is_match(&bytes), "{src:?}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 500);
+        for s in ["a|b", "^(a|b)+$", "(a)b", "a$b", "\\d", "\\/", "\\x{41}", "a]", "(?i)K"] {
+            assert!(LiteralRegex::parse(s).is_none(), "{s:?} is not literal");
+        }
     }
 }

@@ -271,20 +271,34 @@ pub fn observations_from_bundle<'a, I>(objects: I) -> Result<Vec<Observation<'a>
 where
     I: IntoIterator<Item = &'a Value>,
 {
-    let mut scos: FastMap<&str, Obj<'a>> = FastMap::default();
+    let objects = objects.into_iter();
+    let mut scos: Vec<Obj<'a>> = Vec::with_capacity(objects.size_hint().0);
     let mut ods = Vec::new();
     for o in objects {
         match Obj::of(o) {
             Some(obj) if obj.ty == "observed-data" => ods.push(o),
-            Some(obj) => {
-                scos.insert(obj.id, obj);
-            }
+            Some(obj) => scos.push(obj),
             None if o.get("type").and_then(Value::as_str) == Some("observed-data") => ods.push(o),
             None => {}
         }
     }
+    // A repeated id keeps the last object. Small bundles are searched linearly (cheaper than
+    // hashing every id), larger ones through a map.
+    if scos.len() <= INDEX_FROM {
+        return ods
+            .into_iter()
+            .map(|od| {
+                Observation::from_od(
+                    od,
+                    |id| scos.iter().rev().find(|o| o.id == id).copied(),
+                    true,
+                )
+            })
+            .collect();
+    }
+    let index: FastMap<&str, Obj<'a>> = scos.iter().map(|o| (o.id, *o)).collect();
     ods.into_iter()
-        .map(|od| Observation::from_od(od, |id| scos.get(id).copied(), true))
+        .map(|od| Observation::from_od(od, |id| index.get(id).copied(), true))
         .collect()
 }
 
@@ -543,11 +557,9 @@ fn predicate(c: &Comparison, v: &Val<'_>) -> bool {
             ) => std::str::from_utf8(b).is_ok_and(|x| like_match(items, &nfc(x))),
             _ => false,
         },
-        ComparisonOp::Matches => match (c.compiled.text_regex(), &s) {
-            (Some(Ok(re)), Scalar::Str(x)) => re.is_match(nfc(x).as_ref()),
-            (Some(Ok(_)), Scalar::Bytes(b)) => {
-                c.compiled.byte_regex().is_some_and(|r| r.is_match(b))
-            }
+        ComparisonOp::Matches => match &s {
+            Scalar::Str(x) => c.compiled.regex_search_text(&nfc(x)) == Some(true),
+            Scalar::Bytes(b) => c.compiled.regex_search_bytes(b),
             _ => false,
         },
         ComparisonOp::IsSubset | ComparisonOp::IsSuperset => match (&c.compiled, &s) {
@@ -831,7 +843,38 @@ pub(crate) fn matches(root: &ObservationExpr, observations: &[Observation<'_>]) 
     if observations.len() > u32::MAX as usize {
         return false;
     }
+    // Without AND, FOLLOWEDBY or qualifiers every binding is one instance of one observation:
+    // the pattern matches when one observation does (no bindings built).
+    if let Some(m) = any_single(root, observations) {
+        return m;
+    }
     !Ctx { obs: observations }.eval(root).is_empty()
+}
+
+/// For expressions of only bracketed expressions and `OR`: does one observation match?
+/// `None` for anything else.
+fn any_single(e: &ObservationExpr, obs: &[Observation<'_>]) -> Option<bool> {
+    fn simple(e: &ObservationExpr) -> bool {
+        match e {
+            ObservationExpr::Comparison(_) => true,
+            ObservationExpr::Or(v) => v.iter().all(simple),
+            _ => false,
+        }
+    }
+    fn holds(e: &ObservationExpr, o: &Observation<'_>) -> bool {
+        match e {
+            ObservationExpr::Comparison(c) => observation_matches(c, o),
+            ObservationExpr::Or(v) => v.iter().any(|x| holds(x, o)),
+            _ => false,
+        }
+    }
+    if !simple(e) {
+        return None;
+    }
+    Some(
+        obs.iter()
+            .any(|o| o.number_observed >= 1 && holds(e, o)),
+    )
 }
 
 pub(crate) fn collect_unsupported(e: &ObservationExpr, out: &mut Vec<String>) {
@@ -839,7 +882,7 @@ pub(crate) fn collect_unsupported(e: &ObservationExpr, out: &mut Vec<String>) {
         match e {
             ComparisonExpr::And(v) | ComparisonExpr::Or(v) => v.iter().for_each(|x| cmp(x, out)),
             ComparisonExpr::Comparison(c) => {
-                if let Some(Err(msg)) = c.compiled.text_regex() {
+                if let Some(msg) = c.compiled.regex_error() {
                     out.push(format!("{} {}: {msg}", c.path, c.op.as_str()));
                 }
             }

@@ -481,6 +481,9 @@ fn timestamp_literal(txt: &str) -> Timestamp {
 /// Remove the quotes of a string literal and resolve `\'` and `\\`.
 pub(crate) fn unescape(txt: &str) -> String {
     let inner = &txt[1..txt.len() - 1];
+    if !inner.contains('\\') {
+        return inner.to_string();
+    }
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
