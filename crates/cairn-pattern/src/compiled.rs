@@ -37,11 +37,55 @@ pub(crate) enum Compiled {
         /// Set when the regex is only literal text (see [`LiteralRegex`]): searched without
         /// compiling a regex at all.
         literal: Option<Box<LiteralRegex>>,
-        text: OnceLock<Result<regex_automata::meta::Regex, String>>,
-        bytes: OnceLock<Option<regex::bytes::Regex>>,
+        engines: Box<RegexEngines>,
     },
     /// `ISSUBSET` / `ISSUPERSET` literal, `None` when it is not an address or CIDR.
     Net(Option<Net>),
+}
+
+/// The compiled forms of one `MATCHES` regex, each built on first use.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RegexEngines {
+    /// The regex as written (Unicode, over text).
+    text: OnceLock<Result<regex_automata::meta::Regex, String>>,
+    /// The regex without Unicode, over the bytes of ASCII text, for regexes where that is
+    /// known to decide exactly as `text` does (see [`ascii_equivalent`]). `None` when it
+    /// does not compile.
+    ascii: OnceLock<Option<regex_automata::meta::Regex>>,
+    /// One byte per character, over binary values (Latin-1 regexes only).
+    bytes: OnceLock<Option<regex::bytes::Regex>>,
+}
+
+/// Can `source` be run without Unicode over ASCII text, deciding exactly as it does with
+/// Unicode? On an ASCII haystack every class, Perl class (`\d`, `\w`, `\s`), word boundary,
+/// negation and `(?i)` folding means the same with and without Unicode, as long as the
+/// regex itself is ASCII, has no Unicode property classes (`\p`, `\P`, errors without
+/// Unicode) and no flag groups other than `(?i)`, `(?i:` and `(?:` (so Unicode cannot be
+/// switched off inside it). Counted repetitions (`{n}`) and long regexes are left out so
+/// that the Unicode form is sure to fit the regex size limit too (a regex too large for it
+/// must keep never matching).
+fn ascii_equivalent(source: &str) -> bool {
+    source.len() <= 64
+        && source.is_ascii()
+        && !source.contains(['{', '}'])
+        && !source.contains("\\p")
+        && !source.contains("\\P")
+        && source.match_indices("(?").all(|(i, _)| {
+            let rest = &source[i + 2..];
+            rest.starts_with("i)") || rest.starts_with("i:") || rest.starts_with(':')
+        })
+}
+
+/// The regex engine configuration: the same engine as `regex::Regex`, without the DFAs
+/// (full, one-pass and lazy) and explicit capture groups, whose construction would dominate
+/// a single evaluation. Values are short, so the bounded backtracker and the PikeVM search
+/// them quickly; only `is_match` is ever asked.
+fn regex_config() -> regex_automata::meta::Config {
+    regex_automata::meta::Config::new()
+        .dfa(false)
+        .onepass(false)
+        .hybrid(false)
+        .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
 }
 
 impl PartialEq for Compiled {
@@ -63,8 +107,7 @@ impl Compiled {
                     latin1: source.chars().all(|c| (c as u32) < 256),
                     literal: LiteralRegex::parse(&source).map(Box::new),
                     source,
-                    text: OnceLock::new(),
-                    bytes: OnceLock::new(),
+                    engines: Box::default(),
                 }
             }
             ComparisonOp::Like => {
@@ -91,19 +134,11 @@ impl Compiled {
     /// compiled. `None` for other operators.
     pub(crate) fn text_regex(&self) -> Option<&Result<regex_automata::meta::Regex, String>> {
         match self {
-            Compiled::Regex { source, text, .. } => Some(text.get_or_init(|| {
-                // The same engine as `regex::Regex`, without the DFAs (full, one-pass and
-                // lazy) and explicit capture groups, whose construction would dominate a
-                // single evaluation: values are short, so the bounded backtracker and the
-                // PikeVM search them quickly. Only `is_match` is ever asked.
+            Compiled::Regex {
+                source, engines, ..
+            } => Some(engines.text.get_or_init(|| {
                 regex_automata::meta::Builder::new()
-                    .configure(
-                        regex_automata::meta::Config::new()
-                            .dfa(false)
-                            .onepass(false)
-                            .hybrid(false)
-                            .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit),
-                    )
+                    .configure(regex_config())
                     .build(&format!("(?s){source}"))
                     .map_err(|e| e.to_string())
             })),
@@ -132,10 +167,30 @@ impl Compiled {
             Compiled::Regex {
                 literal: Some(l), ..
             } => Some(l.search_text(s)),
-            Compiled::Regex { .. } => match self.text_regex() {
-                Some(Ok(re)) => Some(re.is_match(s)),
-                _ => None,
-            },
+            Compiled::Regex {
+                source, engines, ..
+            } => {
+                if s.is_ascii() && ascii_equivalent(source) {
+                    let ascii = engines.ascii.get_or_init(|| {
+                        regex_automata::meta::Builder::new()
+                            .configure(regex_config())
+                            .syntax(
+                                regex_automata::util::syntax::Config::new()
+                                    .unicode(false)
+                                    .utf8(false),
+                            )
+                            .build(&format!("(?s){source}"))
+                            .ok()
+                    });
+                    if let Some(re) = ascii {
+                        return Some(re.is_match(s.as_bytes()));
+                    }
+                }
+                match self.text_regex() {
+                    Some(Ok(re)) => Some(re.is_match(s)),
+                    _ => None,
+                }
+            }
             _ => None,
         }
     }
@@ -168,9 +223,10 @@ impl Compiled {
             Compiled::Regex {
                 source,
                 latin1: true,
-                bytes,
+                engines,
                 ..
-            } => bytes
+            } => engines
+                .bytes
                 .get_or_init(|| {
                     let mut b = String::from("(?s-u)");
                     for c in source.chars() {
@@ -499,6 +555,65 @@ mod tests {
         assert!(checked > 500);
         for s in ["a|b", "^(a|b)+$", "(a)b", "a$b", "\\d", "\\/", "\\x{41}", "a]", "(?i)K"] {
             assert!(LiteralRegex::parse(s).is_none(), "{s:?} is not literal");
+        }
+    }
+
+    /// Regexes run without Unicode over ASCII text must decide as the Unicode regex does.
+    #[test]
+    fn ascii_regex_agrees_with_unicode_regex() {
+        let sources = [
+            "^\\d+$",
+            "\\w+\\s\\W",
+            "^[a-z]+://[^/]+/",
+            "(?i)^reg_[a-z]+$",
+            "(?i:ab)c",
+            "(?:ab|cd)+",
+            "\\bfoo\\b",
+            "\\Bo\\B",
+            "^.mage/png$",
+            "[\\x00-\\xff]x",
+            "[^\\x80-\\xff]",
+            "\\xe9",
+            "^\\D\\S$",
+            "[[:alpha:]]+[[:digit:]]",
+            "(?i)K",
+            "(?i)[k-s]",
+            "a.c",
+            "^$",
+            "[^a]",
+        ];
+        let hays = [
+            "", "123", "abc def!", "http://x/", "REG_SZ", "reg_dword", "abc", "ABc", "cdab",
+            "foo bar", "a foo.", "food", "xoox", "image/png", "\nmage/png", "a\nc", "\u{7f}x",
+            "x", "a", "K", "k", "S", "Q", "aB3", "\t \r",
+        ];
+        let mut checked = 0;
+        for src in sources {
+            assert!(ascii_equivalent(src), "{src:?}");
+            let c = Compiled::new(ComparisonOp::Matches, &Literal::Str(src.to_string()));
+            let Some(Ok(unicode)) = c.text_regex() else {
+                panic!("{src:?} compiles");
+            };
+            for h in hays {
+                assert!(h.is_ascii());
+                assert_eq!(
+                    c.regex_search_text(h),
+                    Some(unicode.is_match(h)),
+                    "{src:?} on {h:?}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 400);
+        for src in ["\\pL", "(?-u)a", "(?m)^a", "a{2}", "é", "\\P{Greek}"] {
+            assert!(!ascii_equivalent(src), "{src:?}");
+        }
+        // The longest regexes taken, of the largest Unicode classes, fit the size limit.
+        for class in ["\\w", "\\W", "(?i)\\w", ".", "\\S", "[^x]", "\\D"] {
+            let src: String = class.repeat(64 / class.len());
+            assert!(src.len() <= 64);
+            let c = Compiled::new(ComparisonOp::Matches, &Literal::Str(src.clone()));
+            assert!(matches!(c.text_regex(), Some(Ok(_))), "{src:?}");
         }
     }
 }
