@@ -57,23 +57,121 @@ pub(crate) struct RegexEngines {
 }
 
 /// Can `source` be run without Unicode over ASCII text, deciding exactly as it does with
-/// Unicode? On an ASCII haystack every class, Perl class (`\d`, `\w`, `\s`), word boundary,
+/// Unicode? On an ASCII haystack every class, Perl class (`\\d`, `\\w`, `\\s`), word boundary,
 /// negation and `(?i)` folding means the same with and without Unicode, as long as the
-/// regex itself is ASCII, has no Unicode property classes (`\p`, `\P`, errors without
+/// regex itself is ASCII, has no Unicode property classes (`\\p`, `\\P`, errors without
 /// Unicode) and no flag groups other than `(?i)`, `(?i:` and `(?:` (so Unicode cannot be
-/// switched off inside it). Counted repetitions (`{n}`) and long regexes are left out so
-/// that the Unicode form is sure to fit the regex size limit too (a regex too large for it
-/// must keep never matching).
+/// switched off inside it). The regex must also be small enough ([`unicode_weight`]) for its
+/// Unicode form to be sure to fit the regex size limit: a regex too large for it must keep
+/// never matching.
 fn ascii_equivalent(source: &str) -> bool {
-    source.len() <= 64
+    source.len() <= 256
         && source.is_ascii()
-        && !source.contains(['{', '}'])
         && !source.contains("\\p")
         && !source.contains("\\P")
         && source.match_indices("(?").all(|(i, _)| {
             let rest = &source[i + 2..];
             rest.starts_with("i)") || rest.starts_with("i:") || rest.starts_with(':')
         })
+        && unicode_weight(source).is_some_and(|w| w <= ASCII_REGEX_MAX_WEIGHT)
+}
+
+/// Largest [`unicode_weight`] run without Unicode. The largest Unicode classes (`\\w`, `\\W`)
+/// fit the default size limit about 500 times over; this keeps a margin of four.
+const ASCII_REGEX_MAX_WEIGHT: u64 = 128;
+
+/// An upper bound on how many copies of classes and characters the compiled regex holds:
+/// every atom (character, escape, bracket class) counts one, a group counts its contents,
+/// `{n,m}` multiplies the item before it by its largest count (`{n,}` by `n + 1`); `*`, `+`
+/// and `?` do not copy. `None` when the regex is not understood here (it then goes to the
+/// Unicode engine).
+fn unicode_weight(src: &str) -> Option<u64> {
+    let b = src.as_bytes();
+    let mut stack: Vec<u64> = Vec::new();
+    let mut current: u64 = 0;
+    let mut last: u64 = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        i += 1;
+        let item = match c {
+            b'\\' => {
+                let e = *b.get(i)?;
+                i += 1;
+                if matches!(e, b'x' | b'u' | b'U' | b'b' | b'B') && b.get(i) == Some(&b'{') {
+                    return None;
+                }
+                1
+            }
+            b'[' => {
+                // To the matching `]`: a `]` first (after an optional `^`) is literal, `[`
+                // nests (`[[:alpha:]]`, set operations), escapes are skipped.
+                let mut depth = 1;
+                if b.get(i) == Some(&b'^') {
+                    i += 1;
+                }
+                if b.get(i) == Some(&b']') {
+                    i += 1;
+                }
+                while depth > 0 {
+                    match *b.get(i)? {
+                        b'\\' => i += 1,
+                        b'[' => depth += 1,
+                        b']' => depth -= 1,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                1
+            }
+            b'(' => {
+                if b.get(i) == Some(&b'?') {
+                    // `(?i)`, `(?i:` or `(?:` (checked by the caller).
+                    while !matches!(b.get(i), Some(b':' | b')')) {
+                        i += 1;
+                        b.get(i)?;
+                    }
+                    if b[i] == b')' {
+                        i += 1;
+                        continue;
+                    }
+                    i += 1;
+                }
+                stack.push(current);
+                current = 0;
+                continue;
+            }
+            b')' => {
+                let inner = current;
+                current = stack.pop()?;
+                inner
+            }
+            b'{' => {
+                let close = i + b[i..].iter().position(|x| *x == b'}')?;
+                let body = std::str::from_utf8(&b[i..close]).ok()?;
+                i = close + 1;
+                let (lo, hi) = match body.split_once(',') {
+                    Some((lo, "")) => (lo, None),
+                    Some((lo, hi)) => (lo, Some(hi)),
+                    None => (body, Some(body)),
+                };
+                let lo: u64 = lo.trim().parse().ok()?;
+                let n = match hi {
+                    Some(h) => h.trim().parse::<u64>().ok()?,
+                    None => lo.saturating_add(1),
+                };
+                current = current.saturating_sub(last);
+                last = last.saturating_mul(n.max(1));
+                current = current.saturating_add(last);
+                continue;
+            }
+            b'*' | b'+' | b'?' | b'|' | b'^' | b'$' => continue,
+            _ => 1,
+        };
+        last = item;
+        current = current.saturating_add(item);
+    }
+    stack.is_empty().then_some(current)
 }
 
 /// The regex engine configuration: the same engine as `regex::Regex`, without the DFAs
@@ -581,6 +679,8 @@ mod tests {
             "a.c",
             "^$",
             "[^a]",
+            "^\\d{4}-[0-9]+-\\d+T\\d{2}:\\d{2}$",
+            "(ab){2,}|c{1,3}",
         ];
         let hays = [
             "", "123", "abc def!", "http://x/", "REG_SZ", "reg_dword", "abc", "ABc", "cdab",
@@ -605,13 +705,26 @@ mod tests {
             }
         }
         assert!(checked > 400);
-        for src in ["\\pL", "(?-u)a", "(?m)^a", "a{2}", "é", "\\P{Greek}"] {
+        for src in [
+            "\\pL",
+            "(?-u)a",
+            "(?m)^a",
+            "é",
+            "\\P{Greek}",
+            "\\w{129}",
+            "(\\w{9}){20}",
+            "\\x{41}",
+            "[a",
+            "(a",
+        ] {
             assert!(!ascii_equivalent(src), "{src:?}");
         }
-        // The longest regexes taken, of the largest Unicode classes, fit the size limit.
-        for class in ["\\w", "\\W", "(?i)\\w", ".", "\\S", "[^x]", "\\D"] {
-            let src: String = class.repeat(64 / class.len());
-            assert!(src.len() <= 64);
+        assert_eq!(unicode_weight("^\\d{4}-[0-9]+-(ab|c){3,5}x{2,}$"), Some(4 + 1 + 1 + 1 + 15 + 3));
+        assert_eq!(unicode_weight("(?i)[]a[:x:]]\\]"), Some(2));
+        // The heaviest regexes taken, of the largest Unicode classes, fit the size limit.
+        for class in ["\\w", "\\W", "(?i)\\w", ".", "\\S", "[^x]", "\\D", "[\\w\\W]"] {
+            let src = format!("(?:{class}){{{ASCII_REGEX_MAX_WEIGHT}}}");
+            assert!(ascii_equivalent(&src), "{src:?}");
             let c = Compiled::new(ComparisonOp::Matches, &Literal::Str(src.clone()));
             assert!(matches!(c.text_regex(), Some(Ok(_))), "{src:?}");
         }
