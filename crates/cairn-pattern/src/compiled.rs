@@ -358,9 +358,6 @@ pub(crate) struct LiteralRegex {
     /// ASCII case-insensitive; the alternatives are then lower-cased.
     fold: bool,
     alternatives: Vec<String>,
-    /// The alternatives one byte per character, when every character is below 256 (binary
-    /// values are searched with these).
-    latin1: Option<Vec<Vec<u8>>>,
 }
 
 /// Characters with a meaning of their own outside a class (with no flags set, every other
@@ -430,16 +427,11 @@ impl LiteralRegex {
             }
             alternatives.iter_mut().for_each(|a| a.make_ascii_lowercase());
         }
-        let latin1 = alternatives
-            .iter()
-            .map(|a| a.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect())
-            .collect();
         Some(LiteralRegex {
             start,
             end,
             fold,
             alternatives,
-            latin1,
         })
     }
 
@@ -473,11 +465,13 @@ impl LiteralRegex {
         })
     }
 
-    /// Search binary data (false unless every character of the regex is below 256).
+    /// Search binary data, one byte per character (false unless every character of the
+    /// regex is below 256).
     fn search_bytes(&self, b: &[u8]) -> bool {
-        self.latin1
-            .as_ref()
-            .is_some_and(|alts| alts.iter().any(|a| self.found(b, a)))
+        self.alternatives.iter().any(|a| {
+            let a: Option<Vec<u8>> = a.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect();
+            a.is_some_and(|a| self.found(b, &a))
+        })
     }
 }
 
