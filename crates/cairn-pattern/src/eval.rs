@@ -142,11 +142,14 @@ impl<'a> Observation<'a> {
         number_observed: u64,
         objects: impl IntoIterator<Item = &'a Value>,
     ) -> Observation<'a> {
+        let objects = objects.into_iter();
+        let capacity = objects.size_hint().0;
         Observation::from_objs(
             first_observed,
             last_observed,
             number_observed,
-            objects.into_iter().filter_map(Obj::of),
+            objects.filter_map(Obj::of),
+            capacity,
             false,
         )
     }
@@ -158,9 +161,10 @@ impl<'a> Observation<'a> {
         last_observed: i128,
         number_observed: u64,
         all: impl Iterator<Item = Obj<'a>>,
+        capacity: usize,
         unique_ids: bool,
     ) -> Observation<'a> {
-        let mut v: Vec<Obj<'a>> = Vec::new();
+        let mut v: Vec<Obj<'a>> = Vec::with_capacity(capacity.min(INDEX_FROM + 1));
         let mut index: Option<FastMap<&'a str, usize>> = None;
         for o in all {
             let found = match &index {
@@ -245,10 +249,18 @@ impl<'a> Observation<'a> {
                 property: "object_refs",
                 expected: "list",
             })?;
+        // Sized for every reference (the lower bound of a `filter_map` is zero).
         let objs = Obj::of(observed_data)
             .into_iter()
             .chain(refs.iter().filter_map(|r| r.as_str().and_then(&lookup)));
-        Ok(Observation::from_objs(first, last, n, objs, unique_ids))
+        Ok(Observation::from_objs(
+            first,
+            last,
+            n,
+            objs,
+            refs.len() + 1,
+            unique_ids,
+        ))
     }
 
     /// The objects of this observation, by id.
@@ -273,7 +285,7 @@ where
 {
     let objects = objects.into_iter();
     let mut scos: Vec<Obj<'a>> = Vec::with_capacity(objects.size_hint().0);
-    let mut ods = Vec::new();
+    let mut ods = Vec::with_capacity(4);
     for o in objects {
         match Obj::of(o) {
             Some(obj) if obj.ty == "observed-data" => ods.push(o),
@@ -284,22 +296,22 @@ where
     }
     // A repeated id keeps the last object. Small bundles are searched linearly (cheaper than
     // hashing every id), larger ones through a map.
+    let mut out = Vec::with_capacity(ods.len());
     if scos.len() <= INDEX_FROM {
-        return ods
-            .into_iter()
-            .map(|od| {
-                Observation::from_od(
-                    od,
-                    |id| scos.iter().rev().find(|o| o.id == id).copied(),
-                    true,
-                )
-            })
-            .collect();
+        for od in ods {
+            out.push(Observation::from_od(
+                od,
+                |id| scos.iter().rev().find(|o| o.id == id).copied(),
+                true,
+            )?);
+        }
+    } else {
+        let index: FastMap<&str, Obj<'a>> = scos.iter().map(|o| (o.id, *o)).collect();
+        for od in ods {
+            out.push(Observation::from_od(od, |id| index.get(id).copied(), true)?);
+        }
     }
-    let index: FastMap<&str, Obj<'a>> = scos.iter().map(|o| (o.id, *o)).collect();
-    ods.into_iter()
-        .map(|od| Observation::from_od(od, |id| index.get(id).copied(), true))
-        .collect()
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -220,13 +220,15 @@ fn str_lit(b: &[u8], i: usize) -> Option<usize> {
     }
     let mut j = i + 1;
     loop {
-        match b.get(j)? {
+        j += b.get(j..)?
+            .iter()
+            .position(|c| *c == b'\'' || *c == b'\\')?;
+        match b[j] {
             b'\'' => return Some(j + 1 - i),
-            b'\\' => match b.get(j + 1)? {
+            _ => match b.get(j + 1)? {
                 b'\'' | b'\\' => j += 2,
                 _ => return None,
             },
-            _ => j += 1,
         }
     }
 }
@@ -278,7 +280,15 @@ pub(crate) fn lex(src: &str) -> Vec<Token> {
     let mut out = Vec::with_capacity(src.len() / 4 + 2);
     let mut i = 0;
     while i < b.len() {
-        let c = src[i..].chars().next().unwrap_or('\0');
+        if matches!(b[i], b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C) {
+            i += 1;
+            continue;
+        }
+        let c = if b[i] < 0x80 {
+            char::from(b[i])
+        } else {
+            src[i..].chars().next().unwrap_or('\0')
+        };
         if is_ws(c) {
             i += c.len_utf8();
             continue;
@@ -374,18 +384,12 @@ fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
         offer(Tok::IdentHyphen, Some(n2));
         return best;
     }
-    let two = |s: &[u8]| b[i..].starts_with(s);
-    if two(b"==") {
-        offer(Tok::Eq, Some(2));
-    }
-    if two(b"!=") || two(b"<>") {
-        offer(Tok::Neq, Some(2));
-    }
-    if two(b"<=") {
-        offer(Tok::Le, Some(2));
-    }
-    if two(b">=") {
-        offer(Tok::Ge, Some(2));
+    match (first, b.get(i + 1)) {
+        (b'=', Some(b'=')) => offer(Tok::Eq, Some(2)),
+        (b'!', Some(b'=')) | (b'<', Some(b'>')) => offer(Tok::Neq, Some(2)),
+        (b'<', Some(b'=')) => offer(Tok::Le, Some(2)),
+        (b'>', Some(b'=')) => offer(Tok::Ge, Some(2)),
+        _ => {}
     }
     let single = match b[i] {
         b'=' => Some(Tok::Eq),
