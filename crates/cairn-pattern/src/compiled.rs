@@ -1,6 +1,7 @@
 //! Per-comparison state prepared from the literal: `LIKE` wildcards (parsed at parse time),
-//! `MATCHES` regexes (compiled on first use and kept), parsed networks for
-//! `ISSUBSET`/`ISSUPERSET`.
+//! `MATCHES` regexes (literal-only ones recognised at parse time and answered by string
+//! comparison; others compiled on first use and kept, in a Unicode-free form for ASCII values
+//! where that is equivalent), parsed networks for `ISSUBSET`/`ISSUPERSET`.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
@@ -209,7 +210,12 @@ impl Compiled {
                 }
             }
             ComparisonOp::Like => {
-                let nfc = nfc_string(s);
+                let nfc: std::borrow::Cow<'_, str> = if is_nfc_quick(s.chars()) == IsNormalized::Yes
+                {
+                    std::borrow::Cow::Borrowed(s)
+                } else {
+                    std::borrow::Cow::Owned(s.nfc().collect())
+                };
                 let items = nfc
                     .chars()
                     .map(|c| match c {
@@ -425,7 +431,9 @@ impl LiteralRegex {
             }) {
                 return None;
             }
-            alternatives.iter_mut().for_each(|a| a.make_ascii_lowercase());
+            alternatives
+                .iter_mut()
+                .for_each(|a| a.make_ascii_lowercase());
         }
         Some(LiteralRegex {
             start,
@@ -621,9 +629,35 @@ mod tests {
             "(?i)^ǆ$",
         ];
         let hays = [
-            "", "abc", "xabc", "abcx", "ABC", "abd", "a.b\\c?d-e", "a-b&c~d#e f", "Ae\u{e}é",
-            "A\u{e}é", "\u{8a}PNG", "REG_DWORD", "reg_dword", "ASK", "a\u{17f}k", "été", "a",
-            "ab", "ǅ", "ǆ", "Ǆ", "\u{212a}", "k", "cd", "xCDx", "aab", "a$b", "\n", "abc\n",
+            "",
+            "abc",
+            "xabc",
+            "abcx",
+            "ABC",
+            "abd",
+            "a.b\\c?d-e",
+            "a-b&c~d#e f",
+            "Ae\u{e}é",
+            "A\u{e}é",
+            "\u{8a}PNG",
+            "REG_DWORD",
+            "reg_dword",
+            "ASK",
+            "a\u{17f}k",
+            "été",
+            "a",
+            "ab",
+            "ǅ",
+            "ǆ",
+            "Ǆ",
+            "\u{212a}",
+            "k",
+            "cd",
+            "xCDx",
+            "aab",
+            "a$b",
+            "\n",
+            "abc\n",
         ];
         let mut checked = 0;
         for src in sources {
@@ -635,7 +669,11 @@ mod tests {
             let latin1 = src.chars().all(|c| (c as u32) < 256);
             for h in hays {
                 assert_eq!(lit.search_text(h), text.is_match(h), "{src:?} on {h:?}");
-                assert_eq!(c.regex_search_text(h), Some(text.is_match(h)), "{src:?} on {h:?}");
+                assert_eq!(
+                    c.regex_search_text(h),
+                    Some(text.is_match(h)),
+                    "{src:?} on {h:?}"
+                );
                 if latin1 {
                     let bytes: Vec<u8> = h.bytes().collect();
                     let re = c.byte_regex().expect("byte regex");
@@ -645,7 +683,9 @@ mod tests {
             }
         }
         assert!(checked > 500);
-        for s in ["a|b", "^(a|b)+$", "(a)b", "a$b", "\\d", "\\/", "\\x{41}", "a]", "(?i)K"] {
+        for s in [
+            "a|b", "^(a|b)+$", "(a)b", "a$b", "\\d", "\\/", "\\x{41}", "a]", "(?i)K",
+        ] {
             assert!(LiteralRegex::parse(s).is_none(), "{s:?} is not literal");
         }
     }
@@ -677,9 +717,31 @@ mod tests {
             "(ab){2,}|c{1,3}",
         ];
         let hays = [
-            "", "123", "abc def!", "http://x/", "REG_SZ", "reg_dword", "abc", "ABc", "cdab",
-            "foo bar", "a foo.", "food", "xoox", "image/png", "\nmage/png", "a\nc", "\u{7f}x",
-            "x", "a", "K", "k", "S", "Q", "aB3", "\t \r",
+            "",
+            "123",
+            "abc def!",
+            "http://x/",
+            "REG_SZ",
+            "reg_dword",
+            "abc",
+            "ABc",
+            "cdab",
+            "foo bar",
+            "a foo.",
+            "food",
+            "xoox",
+            "image/png",
+            "\nmage/png",
+            "a\nc",
+            "\u{7f}x",
+            "x",
+            "a",
+            "K",
+            "k",
+            "S",
+            "Q",
+            "aB3",
+            "\t \r",
         ];
         let mut checked = 0;
         for src in sources {
@@ -713,10 +775,15 @@ mod tests {
         ] {
             assert!(!ascii_equivalent(src), "{src:?}");
         }
-        assert_eq!(unicode_weight("^\\d{4}-[0-9]+-(ab|c){3,5}x{2,}$"), Some(4 + 1 + 1 + 1 + 15 + 3));
+        assert_eq!(
+            unicode_weight("^\\d{4}-[0-9]+-(ab|c){3,5}x{2,}$"),
+            Some(4 + 1 + 1 + 1 + 15 + 3)
+        );
         assert_eq!(unicode_weight("(?i)[]a[:x:]]\\]"), Some(2));
         // The heaviest regexes taken, of the largest Unicode classes, fit the size limit.
-        for class in ["\\w", "\\W", "(?i)\\w", ".", "\\S", "[^x]", "\\D", "[\\w\\W]"] {
+        for class in [
+            "\\w", "\\W", "(?i)\\w", ".", "\\S", "[^x]", "\\D", "[\\w\\W]",
+        ] {
             let src = format!("(?:{class}){{{ASCII_REGEX_MAX_WEIGHT}}}");
             assert!(ascii_equivalent(&src), "{src:?}");
             let c = Compiled::new(ComparisonOp::Matches, &Literal::Str(src.clone()));

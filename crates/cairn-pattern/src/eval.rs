@@ -883,10 +883,7 @@ fn any_single(e: &ObservationExpr, obs: &[Observation<'_>]) -> Option<bool> {
     if !simple(e) {
         return None;
     }
-    Some(
-        obs.iter()
-            .any(|o| o.number_observed >= 1 && holds(e, o)),
-    )
+    Some(obs.iter().any(|o| o.number_observed >= 1 && holds(e, o)))
 }
 
 pub(crate) fn collect_unsupported(e: &ObservationExpr, out: &mut Vec<String>) {

@@ -220,7 +220,8 @@ fn str_lit(b: &[u8], i: usize) -> Option<usize> {
     }
     let mut j = i + 1;
     loop {
-        j += b.get(j..)?
+        j += b
+            .get(j..)?
             .iter()
             .position(|c| *c == b'\'' || *c == b'\\')?;
         match b[j] {
@@ -361,10 +362,11 @@ fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
             .iter()
             .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
             .count();
-        let n2 = n1 + b[i + n1..]
-            .iter()
-            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_' || **c == b'-')
-            .count();
+        let n2 = n1
+            + b[i + n1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_' || **c == b'-')
+                .count();
         // `true`/`false` and the keywords are words of letters: as a prefix of a longer
         // identifier they lose to it, so only a whole word can be one of them (`Bool` is
         // listed before the `true`/`false` keywords and wins the tie).
