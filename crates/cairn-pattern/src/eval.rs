@@ -98,6 +98,33 @@ fn prop<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
     }
 }
 
+/// Several properties in one pass over a small object (the map's own index for larger ones).
+fn props<'v, const N: usize>(v: &'v Value, keys: [&str; N]) -> [Option<&'v Value>; N] {
+    let mut out = [None; N];
+    let Value::Object(m) = v else {
+        return out;
+    };
+    if m.len() > 12 {
+        for (o, k) in out.iter_mut().zip(keys) {
+            *o = m.get(k);
+        }
+        return out;
+    }
+    let mut missing = N;
+    for (k, x) in m {
+        if let Some(i) = keys.iter().position(|key| k.as_str() == *key)
+            && out[i].is_none()
+        {
+            out[i] = Some(x);
+            missing -= 1;
+            if missing == 0 {
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// One object of an observation, with its id and type looked up once.
 #[derive(Debug, Clone, Copy)]
 struct Obj<'a> {
@@ -108,9 +135,10 @@ struct Obj<'a> {
 
 impl<'a> Obj<'a> {
     fn of(value: &'a Value) -> Option<Obj<'a>> {
+        let [id, ty] = props(value, ["id", "type"]);
         Some(Obj {
-            id: prop(value, "id")?.as_str()?,
-            ty: prop(value, "type").and_then(Value::as_str).unwrap_or(""),
+            id: id?.as_str()?,
+            ty: ty.and_then(Value::as_str).unwrap_or(""),
             value,
         })
     }
@@ -218,8 +246,17 @@ impl<'a> Observation<'a> {
                 .unwrap_or("")
                 .to_string()
         };
-        let ts = |property: &'static str| -> Result<i128, ObservationError> {
-            let s = prop(observed_data, property)
+        let [first, last, number, refs] = props(
+            observed_data,
+            [
+                "first_observed",
+                "last_observed",
+                "number_observed",
+                "object_refs",
+            ],
+        );
+        let ts = |property: &'static str, v: Option<&Value>| -> Result<i128, ObservationError> {
+            let s = v
                 .and_then(Value::as_str)
                 .ok_or_else(|| ObservationError::Property {
                     id: id(),
@@ -232,9 +269,9 @@ impl<'a> Observation<'a> {
                 value: s.to_string(),
             })
         };
-        let first = ts("first_observed")?;
-        let last = ts("last_observed")?;
-        let n = prop(observed_data, "number_observed")
+        let first = ts("first_observed", first)?;
+        let last = ts("last_observed", last)?;
+        let n = number
             .and_then(Value::as_u64)
             .filter(|n| *n >= 1)
             .ok_or_else(|| ObservationError::Property {
@@ -242,14 +279,13 @@ impl<'a> Observation<'a> {
                 property: "number_observed",
                 expected: "positive integer",
             })?;
-        let refs = prop(observed_data, "object_refs")
+        let refs = refs
             .and_then(Value::as_array)
             .ok_or_else(|| ObservationError::Property {
                 id: id(),
                 property: "object_refs",
                 expected: "list",
             })?;
-        // Sized for every reference (the lower bound of a `filter_map` is zero).
         let objs = Obj::of(observed_data)
             .into_iter()
             .chain(refs.iter().filter_map(|r| r.as_str().and_then(&lookup)));
