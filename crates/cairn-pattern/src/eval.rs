@@ -98,6 +98,33 @@ fn prop<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
     }
 }
 
+/// Several properties in one pass over a small object (the map's own index for larger ones).
+fn props<'v, const N: usize>(v: &'v Value, keys: [&str; N]) -> [Option<&'v Value>; N] {
+    let mut out = [None; N];
+    let Value::Object(m) = v else {
+        return out;
+    };
+    if m.len() > 12 {
+        for (o, k) in out.iter_mut().zip(keys) {
+            *o = m.get(k);
+        }
+        return out;
+    }
+    let mut missing = N;
+    for (k, x) in m {
+        if let Some(i) = keys.iter().position(|key| k.as_str() == *key)
+            && out[i].is_none()
+        {
+            out[i] = Some(x);
+            missing -= 1;
+            if missing == 0 {
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// One object of an observation, with its id and type looked up once.
 #[derive(Debug, Clone, Copy)]
 struct Obj<'a> {
@@ -108,9 +135,10 @@ struct Obj<'a> {
 
 impl<'a> Obj<'a> {
     fn of(value: &'a Value) -> Option<Obj<'a>> {
+        let [id, ty] = props(value, ["id", "type"]);
         Some(Obj {
-            id: prop(value, "id")?.as_str()?,
-            ty: prop(value, "type").and_then(Value::as_str).unwrap_or(""),
+            id: id?.as_str()?,
+            ty: ty.and_then(Value::as_str).unwrap_or(""),
             value,
         })
     }
@@ -142,11 +170,14 @@ impl<'a> Observation<'a> {
         number_observed: u64,
         objects: impl IntoIterator<Item = &'a Value>,
     ) -> Observation<'a> {
+        let objects = objects.into_iter();
+        let capacity = objects.size_hint().0;
         Observation::from_objs(
             first_observed,
             last_observed,
             number_observed,
-            objects.into_iter().filter_map(Obj::of),
+            objects.filter_map(Obj::of),
+            capacity,
             false,
         )
     }
@@ -158,9 +189,10 @@ impl<'a> Observation<'a> {
         last_observed: i128,
         number_observed: u64,
         all: impl Iterator<Item = Obj<'a>>,
+        capacity: usize,
         unique_ids: bool,
     ) -> Observation<'a> {
-        let mut v: Vec<Obj<'a>> = Vec::new();
+        let mut v: Vec<Obj<'a>> = Vec::with_capacity(capacity.min(INDEX_FROM + 1));
         let mut index: Option<FastMap<&'a str, usize>> = None;
         for o in all {
             let found = match &index {
@@ -214,8 +246,17 @@ impl<'a> Observation<'a> {
                 .unwrap_or("")
                 .to_string()
         };
-        let ts = |property: &'static str| -> Result<i128, ObservationError> {
-            let s = prop(observed_data, property)
+        let [first, last, number, refs] = props(
+            observed_data,
+            [
+                "first_observed",
+                "last_observed",
+                "number_observed",
+                "object_refs",
+            ],
+        );
+        let ts = |property: &'static str, v: Option<&Value>| -> Result<i128, ObservationError> {
+            let s = v
                 .and_then(Value::as_str)
                 .ok_or_else(|| ObservationError::Property {
                     id: id(),
@@ -228,9 +269,9 @@ impl<'a> Observation<'a> {
                 value: s.to_string(),
             })
         };
-        let first = ts("first_observed")?;
-        let last = ts("last_observed")?;
-        let n = prop(observed_data, "number_observed")
+        let first = ts("first_observed", first)?;
+        let last = ts("last_observed", last)?;
+        let n = number
             .and_then(Value::as_u64)
             .filter(|n| *n >= 1)
             .ok_or_else(|| ObservationError::Property {
@@ -238,7 +279,7 @@ impl<'a> Observation<'a> {
                 property: "number_observed",
                 expected: "positive integer",
             })?;
-        let refs = prop(observed_data, "object_refs")
+        let refs = refs
             .and_then(Value::as_array)
             .ok_or_else(|| ObservationError::Property {
                 id: id(),
@@ -248,7 +289,14 @@ impl<'a> Observation<'a> {
         let objs = Obj::of(observed_data)
             .into_iter()
             .chain(refs.iter().filter_map(|r| r.as_str().and_then(&lookup)));
-        Ok(Observation::from_objs(first, last, n, objs, unique_ids))
+        Ok(Observation::from_objs(
+            first,
+            last,
+            n,
+            objs,
+            refs.len() + 1,
+            unique_ids,
+        ))
     }
 
     /// The objects of this observation, by id.
@@ -271,21 +319,35 @@ pub fn observations_from_bundle<'a, I>(objects: I) -> Result<Vec<Observation<'a>
 where
     I: IntoIterator<Item = &'a Value>,
 {
-    let mut scos: FastMap<&str, Obj<'a>> = FastMap::default();
-    let mut ods = Vec::new();
+    let objects = objects.into_iter();
+    let mut scos: Vec<Obj<'a>> = Vec::with_capacity(objects.size_hint().0);
+    let mut ods = Vec::with_capacity(4);
     for o in objects {
         match Obj::of(o) {
             Some(obj) if obj.ty == "observed-data" => ods.push(o),
-            Some(obj) => {
-                scos.insert(obj.id, obj);
-            }
+            Some(obj) => scos.push(obj),
             None if o.get("type").and_then(Value::as_str) == Some("observed-data") => ods.push(o),
             None => {}
         }
     }
-    ods.into_iter()
-        .map(|od| Observation::from_od(od, |id| scos.get(id).copied(), true))
-        .collect()
+    // A repeated id keeps the last object. Small bundles are searched linearly (cheaper than
+    // hashing every id), larger ones through a map.
+    let mut out = Vec::with_capacity(ods.len());
+    if scos.len() <= INDEX_FROM {
+        for od in ods {
+            out.push(Observation::from_od(
+                od,
+                |id| scos.iter().rev().find(|o| o.id == id).copied(),
+                true,
+            )?);
+        }
+    } else {
+        let index: FastMap<&str, Obj<'a>> = scos.iter().map(|o| (o.id, *o)).collect();
+        for od in ods {
+            out.push(Observation::from_od(od, |id| index.get(id).copied(), true)?);
+        }
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -543,11 +605,9 @@ fn predicate(c: &Comparison, v: &Val<'_>) -> bool {
             ) => std::str::from_utf8(b).is_ok_and(|x| like_match(items, &nfc(x))),
             _ => false,
         },
-        ComparisonOp::Matches => match (c.compiled.text_regex(), &s) {
-            (Some(Ok(re)), Scalar::Str(x)) => re.is_match(nfc(x).as_ref()),
-            (Some(Ok(_)), Scalar::Bytes(b)) => {
-                c.compiled.byte_regex().is_some_and(|r| r.is_match(b))
-            }
+        ComparisonOp::Matches => match &s {
+            Scalar::Str(x) => c.compiled.regex_search_text(&nfc(x)) == Some(true),
+            Scalar::Bytes(b) => c.compiled.regex_search_bytes(b),
             _ => false,
         },
         ComparisonOp::IsSubset | ComparisonOp::IsSuperset => match (&c.compiled, &s) {
@@ -831,7 +891,35 @@ pub(crate) fn matches(root: &ObservationExpr, observations: &[Observation<'_>]) 
     if observations.len() > u32::MAX as usize {
         return false;
     }
+    // Without AND, FOLLOWEDBY or qualifiers every binding is one instance of one observation:
+    // the pattern matches when one observation does (no bindings built).
+    if let Some(m) = any_single(root, observations) {
+        return m;
+    }
     !Ctx { obs: observations }.eval(root).is_empty()
+}
+
+/// For expressions of only bracketed expressions and `OR`: does one observation match?
+/// `None` for anything else.
+fn any_single(e: &ObservationExpr, obs: &[Observation<'_>]) -> Option<bool> {
+    fn simple(e: &ObservationExpr) -> bool {
+        match e {
+            ObservationExpr::Comparison(_) => true,
+            ObservationExpr::Or(v) => v.iter().all(simple),
+            _ => false,
+        }
+    }
+    fn holds(e: &ObservationExpr, o: &Observation<'_>) -> bool {
+        match e {
+            ObservationExpr::Comparison(c) => observation_matches(c, o),
+            ObservationExpr::Or(v) => v.iter().any(|x| holds(x, o)),
+            _ => false,
+        }
+    }
+    if !simple(e) {
+        return None;
+    }
+    Some(obs.iter().any(|o| o.number_observed >= 1 && holds(e, o)))
 }
 
 pub(crate) fn collect_unsupported(e: &ObservationExpr, out: &mut Vec<String>) {
@@ -839,7 +927,7 @@ pub(crate) fn collect_unsupported(e: &ObservationExpr, out: &mut Vec<String>) {
         match e {
             ComparisonExpr::And(v) | ComparisonExpr::Or(v) => v.iter().for_each(|x| cmp(x, out)),
             ComparisonExpr::Comparison(c) => {
-                if let Some(Err(msg)) = c.compiled.text_regex() {
+                if let Some(msg) = c.compiled.regex_error() {
                     out.push(format!("{} {}: {msg}", c.path, c.op.as_str()));
                 }
             }

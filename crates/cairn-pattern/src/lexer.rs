@@ -220,13 +220,16 @@ fn str_lit(b: &[u8], i: usize) -> Option<usize> {
     }
     let mut j = i + 1;
     loop {
-        match b.get(j)? {
+        j += b
+            .get(j..)?
+            .iter()
+            .position(|c| *c == b'\'' || *c == b'\\')?;
+        match b[j] {
             b'\'' => return Some(j + 1 - i),
-            b'\\' => match b.get(j + 1)? {
+            _ => match b.get(j + 1)? {
                 b'\'' | b'\\' => j += 2,
                 _ => return None,
             },
-            _ => j += 1,
         }
     }
 }
@@ -275,10 +278,18 @@ fn ts_lit(b: &[u8], i: usize) -> Option<usize> {
 /// Tokenize; whitespace and comments are dropped. Always ends with an `Eof` token.
 pub(crate) fn lex(src: &str) -> Vec<Token> {
     let b = src.as_bytes();
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(src.len() / 4 + 2);
     let mut i = 0;
     while i < b.len() {
-        let c = src[i..].chars().next().unwrap_or('\0');
+        if matches!(b[i], b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C) {
+            i += 1;
+            continue;
+        }
+        let c = if b[i] < 0x80 {
+            char::from(b[i])
+        } else {
+            src[i..].chars().next().unwrap_or('\0')
+        };
         if is_ws(c) {
             i += c.len_utf8();
             continue;
@@ -346,45 +357,41 @@ fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
         b'\'' => offer(Tok::Str, str_lit(b, i)),
         _ => {}
     }
-    if b[i..].starts_with(b"true") {
-        offer(Tok::Bool, Some(4));
-    } else if b[i..].starts_with(b"false") {
-        offer(Tok::Bool, Some(5));
-    }
-    if first == b't' {
-        offer(Tok::Timestamp, ts_lit(b, i));
-    }
-    if first.is_ascii_alphabetic() {
-        for (kw, t) in KEYWORDS {
-            if b[i..].starts_with(kw.as_bytes()) {
-                offer(*t, Some(kw.len()));
-            }
-        }
-    }
-    if b[i].is_ascii_alphabetic() || b[i] == b'_' {
+    if first.is_ascii_alphabetic() || first == b'_' {
         let n1 = b[i..]
             .iter()
             .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
             .count();
+        let n2 = n1
+            + b[i + n1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_' || **c == b'-')
+                .count();
+        // `true`/`false` and the keywords are words of letters: as a prefix of a longer
+        // identifier they lose to it, so only a whole word can be one of them (`Bool` is
+        // listed before the `true`/`false` keywords and wins the tie).
+        let word = &b[i..i + n1];
+        if n2 == n1 && (word == b"true" || word == b"false") {
+            offer(Tok::Bool, Some(n1));
+        }
+        if first == b't' {
+            offer(Tok::Timestamp, ts_lit(b, i));
+        }
+        if n2 == n1
+            && let Some((_, t)) = KEYWORDS.iter().find(|(kw, _)| kw.as_bytes() == word)
+        {
+            offer(*t, Some(n1));
+        }
         offer(Tok::IdentNoHyphen, Some(n1));
-        let n2 = b[i..]
-            .iter()
-            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_' || **c == b'-')
-            .count();
         offer(Tok::IdentHyphen, Some(n2));
+        return best;
     }
-    let two = |s: &[u8]| b[i..].starts_with(s);
-    if two(b"==") {
-        offer(Tok::Eq, Some(2));
-    }
-    if two(b"!=") || two(b"<>") {
-        offer(Tok::Neq, Some(2));
-    }
-    if two(b"<=") {
-        offer(Tok::Le, Some(2));
-    }
-    if two(b">=") {
-        offer(Tok::Ge, Some(2));
+    match (first, b.get(i + 1)) {
+        (b'=', Some(b'=')) => offer(Tok::Eq, Some(2)),
+        (b'!', Some(b'=')) | (b'<', Some(b'>')) => offer(Tok::Neq, Some(2)),
+        (b'<', Some(b'=')) => offer(Tok::Le, Some(2)),
+        (b'>', Some(b'=')) => offer(Tok::Ge, Some(2)),
+        _ => {}
     }
     let single = match b[i] {
         b'=' => Some(Tok::Eq),

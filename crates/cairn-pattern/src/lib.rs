@@ -13,9 +13,12 @@
 //!   (`AND`/`OR` inside brackets), [`Comparison`] `{ path, op, negated, literal }`,
 //!   [`ObjectPath`] (`object_type` + [`PathStep`]s), [`Literal`], [`Qualifier`],
 //!   [`Timestamp`]. Precedence and grouping are resolved in the tree shape; string escapes,
-//!   `h''`/`b''` and `t''` literals are decoded. `LIKE` wildcards are prepared at parse time and
-//!   `MATCHES` regexes compiled on first use, then kept (private state inside [`Comparison`];
-//!   a [`Pattern`] is `Send + Sync` and can be shared between threads).
+//!   `h''`/`b''` and `t''` literals are decoded. `LIKE` wildcards are prepared at parse time;
+//!   a `MATCHES` regex that is only literal text (`^abc$`, `^(a|b)$`, `(?i)xyz`, ...) is
+//!   answered by string comparison without a regex engine, any other is compiled on first use
+//!   and kept (without Unicode for ASCII values when that decides the same, which is far
+//!   cheaper to build). This is private state inside [`Comparison`]; a [`Pattern`] is
+//!   `Send + Sync` and can be shared between threads.
 //! * [`Observation`]: one observed-data SDO as the evaluator sees it: `first_observed`,
 //!   `last_observed` (nanoseconds), `number_observed` and its SCOs (borrowed
 //!   `serde_json::Value`s, by id). [`observations_from_bundle`] builds them from bundle objects.

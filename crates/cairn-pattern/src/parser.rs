@@ -139,7 +139,8 @@ impl<'s> Parser<'s> {
         if self.peek().kind != Tok::FollowedBy {
             return Ok(first);
         }
-        let mut items = vec![first];
+        let mut items = Vec::with_capacity(4);
+        items.push(first);
         while self.peek().kind == Tok::FollowedBy {
             self.bump();
             items.push(self.observation_or()?);
@@ -152,7 +153,8 @@ impl<'s> Parser<'s> {
         if self.peek().kind != Tok::Or {
             return Ok(first);
         }
-        let mut items = vec![first];
+        let mut items = Vec::with_capacity(4);
+        items.push(first);
         while self.peek().kind == Tok::Or {
             self.bump();
             items.push(self.observation_and()?);
@@ -165,7 +167,8 @@ impl<'s> Parser<'s> {
         if self.peek().kind != Tok::And {
             return Ok(first);
         }
-        let mut items = vec![first];
+        let mut items = Vec::with_capacity(4);
+        items.push(first);
         while self.peek().kind == Tok::And {
             self.bump();
             items.push(self.observation_expression()?);
@@ -248,7 +251,8 @@ impl<'s> Parser<'s> {
         if self.peek().kind != Tok::Or {
             return Ok(first);
         }
-        let mut items = vec![first];
+        let mut items = Vec::with_capacity(4);
+        items.push(first);
         while self.peek().kind == Tok::Or {
             self.bump();
             items.push(self.comparison_and()?);
@@ -261,7 +265,8 @@ impl<'s> Parser<'s> {
         if self.peek().kind != Tok::And {
             return Ok(first);
         }
-        let mut items = vec![first];
+        let mut items = Vec::with_capacity(4);
+        items.push(first);
         while self.peek().kind == Tok::And {
             self.bump();
             items.push(self.prop_test()?);
@@ -379,7 +384,8 @@ impl<'s> Parser<'s> {
         let object_type = self.text(ty).to_string();
         self.expect(Tok::Colon)?;
         let first = self.expect_one(&[Tok::IdentNoHyphen, Tok::Str])?;
-        let mut steps = vec![PathStep::Key(self.key_text(first))];
+        let mut steps = Vec::with_capacity(4);
+        steps.push(PathStep::Key(self.key_text(first)));
         loop {
             match self.peek().kind {
                 Tok::Dot => {
@@ -481,6 +487,9 @@ fn timestamp_literal(txt: &str) -> Timestamp {
 /// Remove the quotes of a string literal and resolve `\'` and `\\`.
 pub(crate) fn unescape(txt: &str) -> String {
     let inner = &txt[1..txt.len() - 1];
+    if !inner.contains('\\') {
+        return inner.to_string();
+    }
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {

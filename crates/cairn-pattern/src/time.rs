@@ -25,47 +25,44 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 /// Returns `None` for anything else, including dates that do not exist (`2023-02-30`).
 pub fn parse_timestamp(s: &str) -> Option<i128> {
     let b = s.as_bytes();
-    if b.len() < 20 || *b.last()? != b'Z' {
+    if b.len() < 20 || b[b.len() - 1] != b'Z' {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = b.get(r)?;
-        if !part.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        Some(part.iter().fold(0i64, |a, c| a * 10 + i64::from(c - b'0')))
+    // Two ASCII digits at `i` (the length check above keeps every index below in range).
+    let d2 = |i: usize| -> Option<i64> {
+        let (h, l) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
+        (h <= 9 && l <= 9).then(|| i64::from(h) * 10 + i64::from(l))
     };
-    let sep = |i: usize, c: u8| b.get(i) == Some(&c);
-    if !(sep(4, b'-') && sep(7, b'-') && sep(10, b'T') && sep(13, b':') && sep(16, b':')) {
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
         return None;
     }
     let (y, mo, d, h, mi, se) = (
-        num(0..4)?,
-        num(5..7)?,
-        num(8..10)?,
-        num(11..13)?,
-        num(14..16)?,
-        num(17..19)?,
+        d2(0)? * 100 + d2(2)?,
+        d2(5)?,
+        d2(8)?,
+        d2(11)?,
+        d2(14)?,
+        d2(17)?,
     );
     if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60
     {
         return None;
     }
     let rest = &b[19..b.len() - 1];
-    let mut frac: i128 = 0;
+    let mut frac: i64 = 0;
     if !rest.is_empty() {
         if rest[0] != b'.' || rest.len() < 2 || !rest[1..].iter().all(u8::is_ascii_digit) {
             return None;
         }
-        let mut scale = 100_000_000i128;
+        let mut scale = 100_000_000i64;
         for c in rest[1..].iter().take(9) {
-            frac += i128::from(c - b'0') * scale;
+            frac += i64::from(c - b'0') * scale;
             scale /= 10;
         }
     }
-    let days = i128::from(days_from_civil(y, mo, d));
-    let secs = days * 86_400 + i128::from(h * 3600 + mi * 60 + se);
-    Some(secs * 1_000_000_000 + frac)
+    let days = days_from_civil(y, mo, d);
+    let secs = days * 86_400 + h * 3600 + mi * 60 + se;
+    Some(i128::from(secs) * 1_000_000_000 + i128::from(frac))
 }
 
 #[cfg(test)]
@@ -86,5 +83,16 @@ mod tests {
         assert_eq!(parse_timestamp("2023-02-30T00:00:00Z"), None);
         assert!(parse_timestamp("2024-02-29T00:00:00Z").is_some());
         assert_eq!(parse_timestamp("2024-02-29t00:00:00Z"), None);
+        assert_eq!(parse_timestamp("2024-02-29T00:00:00.Z"), None);
+        assert_eq!(parse_timestamp("2024-02-29T00:00:0xZ"), None);
+        assert_eq!(parse_timestamp("+024-02-29T00:00:00Z"), None);
+        assert_eq!(
+            parse_timestamp("2016-12-31T23:59:60.1234567891Z"),
+            Some(1_483_228_800_123_456_789)
+        );
+        assert_eq!(
+            parse_timestamp("1969-12-31T23:59:59.5Z"),
+            Some(-500_000_000)
+        );
     }
 }
