@@ -289,3 +289,64 @@ async fn raw_separator_characters_are_refused() {
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0].body.as_deref(), Some(good.body.as_str()));
 }
+
+mod policy_props {
+    use cairn_store::conformance::{PolicyCase, policy_case};
+    use cairn_store_sqlite::SqliteStore;
+    use proptest::prelude::*;
+
+    fn case() -> impl Strategy<Value = PolicyCase> {
+        (
+            prop::collection::vec((0u8..4, 0u8..4, any::<bool>(), any::<bool>()), 0..5),
+            0u8..5,
+            any::<bool>(),
+            (0u8..16, 0u8..16),
+            prop::collection::vec(
+                (
+                    prop::option::of(0u8..5),
+                    prop::option::of(0u8..6),
+                    0u8..64,
+                    prop::option::weighted(0.2, 0u8..5),
+                ),
+                1..30,
+            ),
+            1usize..7,
+        )
+            .prop_map(|(grants, default_tlp, anon, (g0, g1), objects, page)| {
+                // An anonymously readable collection is a TLP:CLEAR channel.
+                let anonymous_read = anon && default_tlp == 0;
+                PolicyCase {
+                    grants,
+                    default_tlp,
+                    anonymous_read,
+                    group_members: [g0, g1],
+                    objects,
+                    page,
+                }
+            })
+    }
+
+    proptest! {
+        // A fixed seed (PROPTEST_RNG_SEED overrides it) and 48 cases in CI; PROPTEST_CASES=1000
+        // for a longer run.
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(48),
+            rng_seed: std::env::var("PROPTEST_RNG_SEED")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(proptest::test_runner::RngSeed::Fixed(20_261_130)),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+        #[test]
+        fn random_worlds_read_exactly_what_the_decision_allows(c in case()) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            rt.block_on(async {
+                let store = SqliteStore::open_in(dir.path()).await.unwrap();
+                policy_case(&store, &c).await;
+                store.close().await;
+            });
+        }
+    }
+}

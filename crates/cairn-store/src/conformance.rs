@@ -2576,3 +2576,136 @@ async fn audit_log(s: &dyn Store) {
     let all = s.audit_entries(&AuditQuery::default()).await.unwrap();
     verify(0, GENESIS, &all).unwrap_or_else(|b| panic!("{C}: the whole log verifies: {b}"));
 }
+
+/// One random sharing world for [`policy_case`]: four organizations (nations KR, KR, US, JP),
+/// two sharing groups, one collection and its grants, and object versions with random labels.
+/// Indexes name organizations 0–3 and groups 4–5.
+#[derive(Debug, Clone)]
+pub struct PolicyCase {
+    /// (kind 0 = organization, 1 = group, 2 = nation, 3 = community; index; read; write)
+    pub grants: Vec<(u8, u8, bool, bool)>,
+    pub default_tlp: u8,
+    pub anonymous_read: bool,
+    /// Members of groups 4 and 5 as bitmasks over organizations 0–3 (each group also has its
+    /// owner, organization 0 and 2).
+    pub group_members: [u8; 2],
+    /// (tlp, creator index 0–5, recipients bitmask over indexes 0–5, floor)
+    pub objects: Vec<(Option<u8>, Option<u8>, u8, Option<u8>)>,
+    pub page: usize,
+}
+
+/// Every reader (each organization's user and an anonymous one) gets, through the store's read
+/// filter and page by page, exactly the versions the reference decision (`cairn_policy::may_see`)
+/// allows, in order, with `more` true exactly while some follow.
+pub async fn policy_case(s: &dyn Store, case: &PolicyCase) {
+    use cairn_policy::{
+        CollectionPolicy, Destination, GranularLabel, GroupRef, IdentityRef, Nation, OrgRef, Path,
+        Principal, ReadFilter, Tlp, may_see,
+    };
+    const C: &str = "policy_case";
+    let f = Fixture::new(s, "policy-case").await;
+    let ids: Vec<IdentityRef> = (0..6).map(|_| IdentityRef(Uuid::new_v4())).collect();
+    let org_ids: Vec<Uuid> = (0..4).map(|_| Uuid::new_v4()).collect();
+    let group_ids: Vec<Uuid> = (0..2).map(|_| Uuid::new_v4()).collect();
+    let nations = ["KR", "KR", "US", "JP"].map(|n| Nation::parse(n).unwrap());
+    let owners = [0usize, 2];
+    let member = |g: usize, o: usize| owners[g] == o || case.group_members[g] & (1 << o) != 0;
+    let principal = |o: usize| Principal {
+        org: Some(OrgRef {
+            id: org_ids[o],
+            identity: ids[o],
+        }),
+        nation: nations[o],
+        groups: (0..2)
+            .filter(|g| member(*g, o))
+            .map(|g| GroupRef {
+                id: group_ids[g],
+                identity: ids[4 + g],
+            })
+            .collect(),
+        role: Some(cairn_policy::Role::Reader),
+    };
+    let mut policy = CollectionPolicy::new(f.collection);
+    policy.default_tlp = Tlp::from_u8(case.default_tlp % 5).unwrap();
+    policy.anonymous_read = case.anonymous_read;
+    for (kind, idx, read, write) in &case.grants {
+        let i = usize::from(*idx % 4);
+        let to = match kind % 4 {
+            0 => cairn_policy::Grantee::Organization(OrgRef {
+                id: org_ids[i],
+                identity: ids[i],
+            }),
+            1 => cairn_policy::Grantee::SharingGroup(GroupRef {
+                id: group_ids[i % 2],
+                identity: ids[4 + i % 2],
+            }),
+            2 => cairn_policy::Grantee::Nation(nations[i]),
+            _ => cairn_policy::Grantee::Community,
+        };
+        policy.grants.push(cairn_policy::Grant {
+            to,
+            read: *read,
+            write: *write,
+        });
+    }
+    let mut versions = Vec::new();
+    for (n, (tlp, creator, recipients, floor)) in case.objects.iter().enumerate() {
+        let mut v = indicator(70_000 + n, "2024-05-01T00:00:00Z");
+        v.labels = cairn_policy::ObjectLabels {
+            tlp: tlp.and_then(|t| Tlp::from_u8(t % 5)),
+            creator: creator.map(|c| ids[usize::from(c % 6)]),
+            recipients: (0..6)
+                .filter(|i| recipients & (1 << i) != 0)
+                .map(|i| ids[i])
+                .collect(),
+            floor: floor.and_then(|t| Tlp::from_u8(t % 5)),
+            granular: if n % 5 == 0 {
+                vec![GranularLabel {
+                    tlp: Tlp::Red,
+                    selectors: vec!["description".into()],
+                }]
+            } else {
+                Vec::new()
+            },
+            ..Default::default()
+        };
+        versions.push(v);
+    }
+    f.add(s, versions.clone()).await;
+    let principals: Vec<Principal> = (0..4).map(principal).collect();
+    let mut readers: Vec<(String, Option<&Principal>)> = principals
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (format!("org{i}"), Some(p)))
+        .collect();
+    readers.push(("anonymous".into(), None));
+    for (name, reader) in readers {
+        let want: Vec<&str> = versions
+            .iter()
+            .filter(|v| may_see(reader, &v.labels, &policy))
+            .map(|v| v.id.as_str())
+            .collect();
+        let to = reader.map_or(Destination::Anonymous, Destination::User);
+        let filter = ReadFilter::new(Path::TaxiiRead, to, &policy).unwrap();
+        let q = ObjectQuery {
+            read: crate::ReadAccess::Filter(filter),
+            ..f.query()
+        };
+        let got = walk(s, &q, case.page.max(1)).await;
+        let got_ids: Vec<&str> = got.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            got_ids, want,
+            "{C}: {name} sees exactly what may_see allows ({case:?})"
+        );
+        let manifest = walk(
+            s,
+            &ObjectQuery {
+                with_bodies: false,
+                ..q.clone()
+            },
+            case.page.max(1) + 1,
+        )
+        .await;
+        assert_eq!(manifest.len(), want.len(), "{C}: {name} manifest count");
+    }
+}
