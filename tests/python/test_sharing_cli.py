@@ -90,6 +90,13 @@ def test_two_organizations_see_what_the_policy_allows(node):
         }
         assert seen["kim"] == {"01", "02", "03", "04", "05"}, seen
         assert seen["sam"] == {"01", "02", "03", "04", "06"}, seen
+        # Exports follow the export rules: TLP:RED never leaves, whoever asks.
+        exported = {
+            who: {o["id"][-2:] for o in c.export(node["coll"], "--as", who)["objects"]}
+            for who in ("kim", "sam")
+        }
+        assert exported == {"kim": {"01", "02", "03", "04"}, "sam": {"01", "02", "03", "04"}}, exported
+        assert {o["id"][-2:] for o in c.export(node["coll"])["objects"]} >= {"05", "06"}, "the operator exports all"
         red = objects[4]["id"]
         r = requests.get(url + f"objects/{red}/", headers={"Accept": TAXII}, auth=("sam", "sam-password-123"), timeout=10)
         assert r.status_code == 404, "a RED object sam was not named on does not exist for sam"

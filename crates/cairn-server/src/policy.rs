@@ -6,10 +6,10 @@
 //! with granular markings are redacted per caller with `cairn_policy::redact`.
 
 use cairn_policy::{
-    Access as PolicyAccess, CollectionPolicy, Destination, GroupRef, IdentityRef, Nation, OrgRef,
-    Path as PolicyPath, ReadFilter,
+    Access as PolicyAccess, CollectionPolicy, Destination, IdentityRef, Path as PolicyPath,
+    ReadFilter,
 };
-use cairn_store::{Collection, Grantee, Record, Store, User};
+use cairn_store::{Collection, Record, Store, User, access};
 use serde_json::Value;
 
 use crate::auth::Principal;
@@ -40,11 +40,6 @@ impl Caller {
     }
 }
 
-fn identity(id: &str) -> Result<IdentityRef> {
-    IdentityRef::parse(id)
-        .map_err(|_| ApiError::internal(format!("stored identity {id:?} is not an identity id")))
-}
-
 /// Resolve the caller's organization, nation and groups.
 pub(crate) async fn caller(store: &dyn Store, auth: Principal) -> Result<Caller> {
     let Some(user) = &auth.user else {
@@ -54,37 +49,14 @@ pub(crate) async fn caller(store: &dyn Store, auth: Principal) -> Result<Caller>
             org_identity: None,
         });
     };
-    let org = store
-        .get_org(user.org_id)
+    let principal = access::user_principal(store, user)
         .await
-        .map_err(ApiError::store)?
-        .ok_or_else(|| ApiError::internal("the user's organization is missing"))?;
-    let org_identity = identity(&org.identity_id)?;
-    let nation = org
-        .nation
-        .as_deref()
-        .and_then(|n| Nation::parse(n).ok())
-        .unwrap_or(Nation::UNASSIGNED);
-    let mut groups = Vec::new();
-    for g in store.groups_of_org(org.id).await.map_err(ApiError::store)? {
-        groups.push(GroupRef {
-            id: g.id,
-            identity: identity(&g.identity_id)?,
-        });
-    }
-    let principal = cairn_policy::Principal {
-        org: Some(OrgRef {
-            id: org.id,
-            identity: org_identity,
-        }),
-        nation,
-        groups,
-        role: Some(user.role),
-    };
+        .map_err(ApiError::store)?;
+    let org_identity = principal.org.map(|o| o.identity);
     Ok(Caller {
         auth,
         principal: Some(principal),
-        org_identity: Some(org_identity),
+        org_identity,
     })
 }
 
@@ -93,45 +65,9 @@ pub(crate) async fn collection_policy(
     store: &dyn Store,
     coll: &Collection,
 ) -> Result<CollectionPolicy> {
-    let mut policy = CollectionPolicy::new(coll.id);
-    policy.default_tlp = coll.default_tlp;
-    policy.anonymous_read = coll.anonymous_read;
-    for g in store.list_grants(coll.id).await.map_err(ApiError::store)? {
-        if !g.can_read && !g.can_write {
-            continue;
-        }
-        let to = match &g.grantee {
-            Grantee::Organization(id) => {
-                let Some(org) = store.get_org(*id).await.map_err(ApiError::store)? else {
-                    continue;
-                };
-                cairn_policy::Grantee::Organization(OrgRef {
-                    id: org.id,
-                    identity: identity(&org.identity_id)?,
-                })
-            }
-            Grantee::SharingGroup(id) => {
-                let Some(group) = store.get_group(*id).await.map_err(ApiError::store)? else {
-                    continue;
-                };
-                cairn_policy::Grantee::SharingGroup(GroupRef {
-                    id: group.id,
-                    identity: identity(&group.identity_id)?,
-                })
-            }
-            Grantee::Nation(code) => match Nation::parse(code) {
-                Ok(n) => cairn_policy::Grantee::Nation(n),
-                Err(_) => continue,
-            },
-            Grantee::Community => cairn_policy::Grantee::Community,
-        };
-        policy.grants.push(cairn_policy::Grant {
-            to,
-            read: g.can_read,
-            write: g.can_write,
-        });
-    }
-    Ok(policy)
+    access::collection_policy(store, coll)
+        .await
+        .map_err(ApiError::store)
 }
 
 /// The caller's (can_read, can_write) on a collection, or `None` when it has no access at all

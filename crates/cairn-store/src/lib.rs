@@ -16,6 +16,7 @@
 //! two stores on one database, and [`conformance::populate_durable`] /
 //! [`conformance::verify_durable`] around a reopen.
 
+pub mod access;
 pub mod audit;
 pub mod conformance;
 pub mod ingest;
