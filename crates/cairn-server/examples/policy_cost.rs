@@ -20,7 +20,10 @@ use uuid::Uuid;
 const T: &str = "application/taxii+json;version=2.1";
 
 fn object(n: usize, red: bool, creator: &str) -> NewVersion {
-    let id = format!("indicator--{}", Uuid::new_v5(&Uuid::NAMESPACE_OID, &n.to_le_bytes()));
+    let id = format!(
+        "indicator--{}",
+        Uuid::new_v5(&Uuid::NAMESPACE_OID, &n.to_le_bytes())
+    );
     let marking = if red { Tlp::Red } else { Tlp::Green }.marking_id();
     let body = format!(
         concat!(

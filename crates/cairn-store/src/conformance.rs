@@ -2577,6 +2577,10 @@ async fn audit_log(s: &dyn Store) {
     verify(0, GENESIS, &all).unwrap_or_else(|b| panic!("{C}: the whole log verifies: {b}"));
 }
 
+/// An object version of a [`PolicyCase`]: (tlp, creator index 0–5, recipients bitmask over
+/// indexes 0–5, floor).
+pub type CaseObject = (Option<u8>, Option<u8>, u8, Option<u8>);
+
 /// One random sharing world for [`policy_case`]: four organizations (nations KR, KR, US, JP),
 /// two sharing groups, one collection and its grants, and object versions with random labels.
 /// Indexes name organizations 0–3 and groups 4–5.
@@ -2589,8 +2593,7 @@ pub struct PolicyCase {
     /// Members of groups 4 and 5 as bitmasks over organizations 0–3 (each group also has its
     /// owner, organization 0 and 2).
     pub group_members: [u8; 2],
-    /// (tlp, creator index 0–5, recipients bitmask over indexes 0–5, floor)
-    pub objects: Vec<(Option<u8>, Option<u8>, u8, Option<u8>)>,
+    pub objects: Vec<CaseObject>,
     pub page: usize,
 }
 
