@@ -78,6 +78,10 @@ pub struct Fact<'a> {
     pub path: &'a str,
     pub sub: Option<&'a str>,
     pub value: FactValue<'a>,
+    /// True when `sco_type`, `path` and `sub` are `&'static str` (built-in mappings): then
+    /// their addresses and lengths identify them for the life of the process, and a consumer
+    /// may memoize per-name work by address.
+    pub static_names: bool,
 }
 
 impl Fact<'_> {
@@ -155,6 +159,12 @@ impl Record {
         self.scos.is_empty()
     }
 
+    #[inline(always)]
+    fn is_static(t: Text) -> bool {
+        matches!(t, Text::Static(_))
+    }
+
+    #[inline(always)]
     fn text(&self, t: Text) -> &str {
         match t {
             Text::Static(s) => s,
@@ -251,7 +261,7 @@ impl Record {
 
     /// The `ipv4-addr` or `ipv6-addr` (chosen by the text) whose value is `ip`.
     pub fn ip_sco(&mut self, ip: &str) -> ScoIdx {
-        let t = if ip.contains(':') {
+        let t = if ip.bytes().any(|c| c == b':') {
             "ipv6-addr"
         } else {
             "ipv4-addr"
@@ -281,7 +291,11 @@ impl Record {
         if let Some(p) = dst_port {
             self.set_int(n, "dst_port", p);
         }
-        let ip_version = if src.contains(':') { "ipv6" } else { "ipv4" };
+        let ip_version = if src.bytes().any(|c| c == b':') {
+            "ipv6"
+        } else {
+            "ipv4"
+        };
         self.set_str(n, "protocols[*]", ip_version);
         if let Some(p) = transport {
             self.set_str_lower(n, "protocols[*]", p);
@@ -365,6 +379,7 @@ impl Record {
         });
     }
 
+    #[inline(always)]
     fn fact_value(&self, v: Val) -> Option<FactValue<'_>> {
         Some(match v {
             Val::Str(t) => FactValue::Str(self.text(t)),
@@ -380,8 +395,10 @@ impl Record {
     /// level deep, as `ref_path` + `sub`).
     pub fn for_each_fact<'a>(&'a self, mut f: impl FnMut(Fact<'a>)) {
         for p in &self.props {
-            let sco_type = self.text(self.scos[p.sco as usize]);
+            let type_text = self.scos[p.sco as usize];
+            let sco_type = self.text(type_text);
             let path = self.text(p.path);
+            let names_static = Self::is_static(type_text) && Self::is_static(p.path);
             match p.val {
                 Val::Ref(target) => {
                     for q in self.props.iter().filter(|q| q.sco == target) {
@@ -392,6 +409,7 @@ impl Record {
                                 path,
                                 sub: Some(self.text(q.path)),
                                 value,
+                                static_names: names_static && Self::is_static(q.path),
                             });
                         }
                     }
@@ -404,6 +422,7 @@ impl Record {
                             path,
                             sub: None,
                             value,
+                            static_names: names_static,
                         });
                     }
                 }

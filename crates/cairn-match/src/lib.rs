@@ -263,6 +263,90 @@ struct Stream {
     buf: VecDeque<Partial>,
 }
 
+/// A split-block Bloom filter over the keys of the exact-value map: most facts of a record
+/// match no indicator, and this small bit array (about [`FILTER_BITS_PER_KEY`] bits per key,
+/// one 32-byte block touched per lookup) answers "surely absent" for them without touching the
+/// large hash map. It has no false negatives, so it never hides a candidate.
+#[derive(Debug, Clone, Default)]
+struct ExactFilter {
+    blocks: Vec<[u32; 8]>,
+}
+
+/// Bits of [`ExactFilter`] per exact key (about 0.5% false positives).
+const FILTER_BITS_PER_KEY: usize = 12;
+
+const FILTER_SALT: [u32; 8] = [
+    0x47b6_137b,
+    0x4497_4d91,
+    0x8824_ad5b,
+    0xa2b7_289d,
+    0x7054_95c7,
+    0x2df1_424b,
+    0x9efc_4947,
+    0x5c6b_fb31,
+];
+
+impl ExactFilter {
+    fn new<'k>(keys: impl ExactSizeIterator<Item = &'k u64>) -> ExactFilter {
+        let n = keys.len();
+        if n == 0 {
+            return ExactFilter::default();
+        }
+        let blocks = (n * FILTER_BITS_PER_KEY).div_ceil(256).max(1);
+        let mut f = ExactFilter {
+            blocks: vec![[0u32; 8]; blocks],
+        };
+        for &k in keys {
+            let (b, mask) = f.block_and_mask(k);
+            for (w, m) in f.blocks[b].iter_mut().zip(mask) {
+                *w |= m;
+            }
+        }
+        f
+    }
+
+    #[inline]
+    fn block_and_mask(&self, key: u64) -> (usize, [u32; 8]) {
+        // Keys are already hashes: the high half picks the block, the low half the bits.
+        let b = (((key >> 32) * self.blocks.len() as u64) >> 32) as usize;
+        let x = key as u32;
+        let mut mask = [0u32; 8];
+        for (m, salt) in mask.iter_mut().zip(FILTER_SALT) {
+            *m = 1u32 << (x.wrapping_mul(salt) >> 27);
+        }
+        (b, mask)
+    }
+
+    /// False when `key` is surely not in the map.
+    #[inline]
+    fn may_contain(&self, key: u64) -> bool {
+        if self.blocks.is_empty() {
+            return false;
+        }
+        let (b, mask) = self.block_and_mask(key);
+        let block = &self.blocks[b];
+        block.iter().zip(mask).all(|(w, m)| w & m != 0)
+    }
+
+    fn bytes(&self) -> usize {
+        self.blocks.capacity() * 32
+    }
+}
+
+/// Slot of a (type, path) name as the index knows it: its hash and, when some pattern uses it,
+/// what the index holds for it.
+type SlotInfo = (u64, Option<Slot>);
+
+/// One entry of the direct-mapped memo of slot lookups for facts with static names, keyed by
+/// the addresses and lengths of the names.
+#[derive(Debug, Clone, Copy)]
+struct MemoEntry {
+    key: [usize; 6],
+    info: SlotInfo,
+}
+
+const MEMO_SIZE: usize = 1024;
+
 /// Adds indicators and builds a [`Matcher`].
 pub struct MatcherBuilder {
     options: Options,
@@ -520,11 +604,14 @@ impl MatcherBuilder {
         } else {
             Some(AhoCorasick::new(&self.literals).expect("literal automaton within limits"))
         };
+        let exact_filter = ExactFilter::new(self.exact.keys());
         let mut m = Matcher {
             options: self.options,
             metas: self.metas,
             text: self.text,
             ids: self.ids,
+            exact_filter,
+            memo: vec![None; MEMO_SIZE],
             exact: self.exact,
             links: self.links,
             slots: self.slots,
@@ -564,6 +651,8 @@ pub struct Matcher {
     metas: Vec<Meta>,
     text: String,
     ids: String,
+    exact_filter: ExactFilter,
+    memo: Vec<Option<MemoEntry>>,
     exact: IdMap<u32>,
     links: Vec<Link>,
     slots: IdMap<Slot>,
@@ -669,12 +758,8 @@ impl Matcher {
         self.facts = facts;
     }
 
-    fn candidates_of_fact(
-        &mut self,
-        f: &Fact<'_>,
-        cands: &mut Vec<(u32, u32)>,
-        facts: &mut Vec<(String, String, Value)>,
-    ) {
+    /// The slot of a fact's (type, path): hashed from its text and looked up in the index.
+    fn slot_info(&mut self, f: &Fact<'_>) -> SlotInfo {
         self.key_buf.clear();
         self.key_buf.push_str(f.sco_type);
         self.key_buf.push('\0');
@@ -684,12 +769,47 @@ impl Matcher {
             self.key_buf.push_str(sub);
         }
         let slot_hash = hash_str(&self.key_buf);
-        let Some(slot) = self.slots.get(&slot_hash).copied() else {
+        (slot_hash, self.slots.get(&slot_hash).copied())
+    }
+
+    fn candidates_of_fact(
+        &mut self,
+        f: &Fact<'_>,
+        cands: &mut Vec<(u32, u32)>,
+        facts: &mut Vec<(String, String, Value)>,
+    ) {
+        let (slot_hash, slot) = if f.static_names {
+            let key = [
+                f.sco_type.as_ptr() as usize,
+                f.sco_type.len(),
+                f.path.as_ptr() as usize,
+                f.path.len(),
+                f.sub.map_or(0, |s| s.as_ptr() as usize),
+                f.sub.map_or(usize::MAX, str::len),
+            ];
+            let h = key
+                .iter()
+                .fold(0u64, |h, &k| (h ^ k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let i = (h >> 54) as usize % MEMO_SIZE;
+            match self.memo[i] {
+                Some(e) if e.key == key => e.info,
+                _ => {
+                    let info = self.slot_info(f);
+                    self.memo[i] = Some(MemoEntry { key, info });
+                    info
+                }
+            }
+        } else {
+            self.slot_info(f)
+        };
+        let Some(slot) = slot else {
             return;
         };
         let before = cands.len();
         if slot.exact
-            && let Some(&head) = self.exact.get(&fact_key(slot_hash, &f.value))
+            && let key = fact_key(slot_hash, &f.value)
+            && self.exact_filter.may_contain(key)
+            && let Some(&head) = self.exact.get(&key)
         {
             let mut l = head;
             while l != NONE {
@@ -871,6 +991,7 @@ impl Matcher {
         let map = |cap: usize, entry: usize| cap * (entry + 1);
         self.metas.capacity() * size_of::<Meta>()
             + map(self.exact.capacity(), 12)
+            + self.exact_filter.bytes()
             + self.links.capacity() * size_of::<Link>()
             + map(self.slots.capacity(), 8 + size_of::<Slot>())
             + self
@@ -882,5 +1003,24 @@ impl Matcher {
             + self.lit_heads.capacity() * 4
             + self.automaton.as_ref().map_or(0, AhoCorasick::memory_usage)
             + map(self.types.capacity(), 12)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_filter_has_no_false_negatives_and_few_false_positives() {
+        let keys: Vec<u64> = (0..50_000u64).map(|i| hash_str(&format!("k{i}"))).collect();
+        let f = ExactFilter::new(keys.iter());
+        assert!(keys.iter().all(|&k| f.may_contain(k)));
+        let probes = 100_000u64;
+        let false_pos = (0..probes)
+            .filter(|i| f.may_contain(hash_str(&format!("absent{i}"))))
+            .count();
+        // About 0.5% expected at 12 bits per key; 3% would mean a broken bit selection.
+        assert!(false_pos < (probes as usize) * 3 / 100, "{false_pos} false positives");
+        assert!(!ExactFilter::new([].iter()).may_contain(keys[0]));
     }
 }
