@@ -393,8 +393,28 @@ impl Record {
     /// Call `f` with every fact of the record's flat form: every scalar property of every SCO,
     /// and, for every reference property, every scalar property of the referenced SCO (one
     /// level deep, as `ref_path` + `sub`).
-    pub fn for_each_fact<'a>(&'a self, mut f: impl FnMut(Fact<'a>)) {
+    pub fn for_each_fact<'a>(&'a self, f: impl FnMut(Fact<'a>)) {
+        self.for_each_fact_where(|_| true, f);
+    }
+
+    /// [`Record::for_each_fact`] restricted to the facts of SCOs whose type `want` accepts
+    /// (`want` is asked once per run of properties of one SCO): a consumer that only looks at
+    /// some types skips the others' properties and references without visiting their values.
+    pub fn for_each_fact_where<'a>(
+        &'a self,
+        mut want: impl FnMut(&str) -> bool,
+        mut f: impl FnMut(Fact<'a>),
+    ) {
+        let mut last_sco = ScoIdx::MAX;
+        let mut wanted = false;
         for p in &self.props {
+            if p.sco != last_sco {
+                last_sco = p.sco;
+                wanted = want(self.text(self.scos[p.sco as usize]));
+            }
+            if !wanted {
+                continue;
+            }
             let type_text = self.scos[p.sco as usize];
             let sco_type = self.text(type_text);
             let path = self.text(p.path);

@@ -18,7 +18,12 @@
 //! - one Aho-Corasick automaton over all required literals (`LIKE`/`MATCHES` prefilters),
 //! - a map from object type to indicators anchored on presence only.
 //!
-//! A fact whose slot no pattern uses costs one hash lookup. The indicators selected this way
+//! In front of the exact-value map sits a split-block Bloom filter (12 bits per key, one 32-byte
+//! block per lookup), so most facts that match nothing never touch the large map. Facts of SCO
+//! types that no slot uses are skipped without being visited
+//! ([`cairn_formats::Record::for_each_fact_where`]); a fact of a used type with built-in
+//! (static) names finds its slot through a small memo keyed by the names' addresses, so it costs
+//! no string building or hashing of the slot name. The indicators selected this way
 //! are *candidates*; each is confirmed by the full evaluator of `cairn-pattern`
 //! ([`cairn_pattern::Pattern::matches`]) on the record's STIX observation, so a hit is exactly
 //! what the evaluator says. Patterns are kept as text and parsed when first a candidate (a
@@ -341,7 +346,7 @@ type SlotInfo = (u64, Option<Slot>);
 /// the addresses and lengths of the names.
 #[derive(Debug, Clone, Copy)]
 struct MemoEntry {
-    key: [usize; 6],
+    key: [u64; 3],
     info: SlotInfo,
 }
 
@@ -356,6 +361,7 @@ pub struct MatcherBuilder {
     exact: IdMap<u32>,
     links: Vec<Link>,
     slots: IdMap<Slot>,
+    slot_types: Vec<String>,
     tries: Vec<Trie>,
     literals: Vec<String>,
     literal_ids: HashMap<String, u32>,
@@ -418,6 +424,7 @@ impl MatcherBuilder {
             exact: IdMap::default(),
             links: Vec::new(),
             slots: IdMap::default(),
+            slot_types: Vec::new(),
             tries: Vec::new(),
             literals: Vec::new(),
             literal_ids: HashMap::new(),
@@ -529,6 +536,10 @@ impl MatcherBuilder {
 
     fn slot(&mut self, name: &str) -> (u64, &mut Slot) {
         let h = hash_str(name);
+        let ty = name.split('\0').next().unwrap_or(name);
+        if !self.slot_types.iter().any(|t| t == ty) {
+            self.slot_types.push(ty.to_string());
+        }
         (
             h,
             self.slots.entry(h).or_insert(Slot {
@@ -615,6 +626,7 @@ impl MatcherBuilder {
             exact: self.exact,
             links: self.links,
             slots: self.slots,
+            slot_types: self.slot_types,
             tries: self.tries,
             automaton,
             lit_heads: self.lit_heads,
@@ -656,6 +668,8 @@ pub struct Matcher {
     exact: IdMap<u32>,
     links: Vec<Link>,
     slots: IdMap<Slot>,
+    /// SCO types of the slots: facts of other types cannot select an indicator.
+    slot_types: Vec<String>,
     tries: Vec<Trie>,
     automaton: Option<AhoCorasick>,
     lit_heads: Vec<u32>,
@@ -731,7 +745,12 @@ impl Matcher {
         self.facts.clear();
         let mut cands = std::mem::take(&mut self.cands);
         let mut facts = std::mem::take(&mut self.facts);
-        rec.for_each_fact(|f| self.candidates_of_fact(&f, &mut cands, &mut facts));
+        let slot_types = std::mem::take(&mut self.slot_types);
+        rec.for_each_fact_where(
+            |t| slot_types.iter().any(|s| s == t),
+            |f| self.candidates_of_fact(&f, &mut cands, &mut facts),
+        );
+        self.slot_types = slot_types;
         if !self.types.is_empty() {
             let mut seen: Vec<u64> = Vec::new();
             for i in 0..rec.sco_count() {
@@ -778,19 +797,25 @@ impl Matcher {
         cands: &mut Vec<(u32, u32)>,
         facts: &mut Vec<(String, String, Value)>,
     ) {
-        let (slot_hash, slot) = if f.static_names {
-            let key = [
-                f.sco_type.as_ptr() as usize,
-                f.sco_type.len(),
-                f.path.as_ptr() as usize,
-                f.path.len(),
-                f.sub.map_or(0, |s| s.as_ptr() as usize),
-                f.sub.map_or(usize::MAX, str::len),
-            ];
-            let h = key
-                .iter()
-                .fold(0u64, |h, &k| (h ^ k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-            let i = (h >> 54) as usize % MEMO_SIZE;
+        // A static name is identified by its address and length, packed in one word (user-space
+        // addresses fit 48 bits; longer names or higher addresses skip the memo).
+        let word = |s: &str| {
+            let (p, l) = (s.as_ptr() as u64, s.len() as u64);
+            (p < 1 << 48 && l < 1 << 16).then_some(p | l << 48)
+        };
+        let memo_key = if f.static_names {
+            match (word(f.sco_type), word(f.path), f.sub.map_or(Some(0), word)) {
+                (Some(t), Some(p), Some(s)) => Some([t, p, s]),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let (slot_hash, slot) = if let Some(key) = memo_key {
+            let h = (key[0].wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ key[1])
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                ^ key[2];
+            let i = (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize % MEMO_SIZE;
             match self.memo[i] {
                 Some(e) if e.key == key => e.info,
                 _ => {
@@ -1020,7 +1045,10 @@ mod tests {
             .filter(|i| f.may_contain(hash_str(&format!("absent{i}"))))
             .count();
         // About 0.5% expected at 12 bits per key; 3% would mean a broken bit selection.
-        assert!(false_pos < (probes as usize) * 3 / 100, "{false_pos} false positives");
+        assert!(
+            false_pos < (probes as usize) * 3 / 100,
+            "{false_pos} false positives"
+        );
         assert!(!ExactFilter::new([].iter()).may_contain(keys[0]));
     }
 }
