@@ -626,19 +626,21 @@ pub fn write_micros(out: &mut String, micros: i64, drop_zero_fraction: bool) {
     let (y, m, d) = civil_from_days(days);
     let y = y.clamp(0, 9999) as u32;
     let mut b = *b"0000-00-00T00:00:00.000000Z";
-    let put = |b: &mut [u8; 27], at: usize, width: usize, mut v: u32| {
-        for i in (0..width).rev() {
-            b[at + i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
+    // Two digits at a time (v < 100).
+    let put2 = |b: &mut [u8; 27], at: usize, v: u32| {
+        b[at] = b'0' + (v / 10) as u8;
+        b[at + 1] = b'0' + (v % 10) as u8;
     };
-    put(&mut b, 0, 4, y);
-    put(&mut b, 5, 2, m);
-    put(&mut b, 8, 2, d);
-    put(&mut b, 11, 2, sod / 3600);
-    put(&mut b, 14, 2, (sod / 60) % 60);
-    put(&mut b, 17, 2, sod % 60);
-    put(&mut b, 20, 6, frac);
+    put2(&mut b, 0, y / 100);
+    put2(&mut b, 2, y % 100);
+    put2(&mut b, 5, m);
+    put2(&mut b, 8, d);
+    put2(&mut b, 11, sod / 3600);
+    put2(&mut b, 14, (sod / 60) % 60);
+    put2(&mut b, 17, sod % 60);
+    put2(&mut b, 20, frac / 10_000);
+    put2(&mut b, 22, (frac / 100) % 100);
+    put2(&mut b, 24, frac % 100);
     let text = std::str::from_utf8(&b).unwrap_or("1970-01-01T00:00:00.000000Z");
     if drop_zero_fraction && frac == 0 {
         out.push_str(&text[..19]);
@@ -711,14 +713,18 @@ pub fn parse_time(s: &str) -> Option<i64> {
     if i < b.len() && b[i] == b'.' {
         i += 1;
         let start = i;
-        let mut scale = 100_000i64;
+        // Microseconds: the first six digits count, later ones are dropped (truncation).
         while i < b.len() && b[i].is_ascii_digit() {
-            micros += i64::from(b[i] - b'0') * scale;
-            scale /= 10;
+            if i - start < 6 {
+                micros = micros * 10 + i64::from(b[i] - b'0');
+            }
             i += 1;
         }
         if i == start {
             return None;
+        }
+        for _ in (i - start).min(6)..6 {
+            micros *= 10;
         }
     }
     let offset_secs = match &b[i..] {

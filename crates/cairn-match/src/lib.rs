@@ -637,6 +637,7 @@ impl MatcherBuilder {
             newest: i64::MIN,
             cands: Vec::new(),
             facts: Vec::new(),
+            keys: Vec::new(),
             key_buf: String::new(),
             nfc_buf: String::new(),
             stats: MatchStats::default(),
@@ -680,6 +681,8 @@ pub struct Matcher {
     newest: i64,
     cands: Vec<(u32, u32)>,
     facts: Vec<(String, String, Value)>,
+    /// Exact-value keys of the record being matched (first pass).
+    keys: Vec<u64>,
     key_buf: String,
     nfc_buf: String,
     stats: MatchStats,
@@ -746,10 +749,40 @@ impl Matcher {
         let mut cands = std::mem::take(&mut self.cands);
         let mut facts = std::mem::take(&mut self.facts);
         let slot_types = std::mem::take(&mut self.slot_types);
+        // First pass: only the exact-value keys of the record. When no slot needs more than an
+        // exact lookup and no key passes the Bloom filter (most records), nothing can match;
+        // the filter probes run back to back, so their cache misses overlap.
+        let mut keys = std::mem::take(&mut self.keys);
+        keys.clear();
+        let mut full = false;
         rec.for_each_fact_where(
             |t| slot_types.iter().any(|s| s == t),
-            |f| self.candidates_of_fact(&f, &mut cands, &mut facts),
+            |f| {
+                if full {
+                    return;
+                }
+                let (slot_hash, slot) = self.lookup_slot(&f);
+                let Some(slot) = slot else { return };
+                if slot.trie4 != NONE || slot.trie6 != NONE || slot.literal {
+                    full = true;
+                } else if slot.exact {
+                    keys.push(fact_key(slot_hash, &f.value));
+                }
+            },
         );
+        if !full {
+            full = keys
+                .iter()
+                .fold(false, |any, &k| any | self.exact_filter.may_contain(k));
+        }
+        self.keys = keys;
+        // Second pass, when something may match: candidates with the facts that selected them.
+        if full {
+            rec.for_each_fact_where(
+                |t| slot_types.iter().any(|s| s == t),
+                |f| self.candidates_of_fact(&f, &mut cands, &mut facts),
+            );
+        }
         self.slot_types = slot_types;
         if !self.types.is_empty() {
             let mut seen: Vec<u64> = Vec::new();
@@ -791,12 +824,9 @@ impl Matcher {
         (slot_hash, self.slots.get(&slot_hash).copied())
     }
 
-    fn candidates_of_fact(
-        &mut self,
-        f: &Fact<'_>,
-        cands: &mut Vec<(u32, u32)>,
-        facts: &mut Vec<(String, String, Value)>,
-    ) {
+    /// The slot of a fact, through the memo when its names are static.
+    #[inline]
+    fn lookup_slot(&mut self, f: &Fact<'_>) -> SlotInfo {
         // A static name is identified by its address and length, packed in one word (user-space
         // addresses fit 48 bits; longer names or higher addresses skip the memo).
         let word = |s: &str| {
@@ -811,7 +841,7 @@ impl Matcher {
         } else {
             None
         };
-        let (slot_hash, slot) = if let Some(key) = memo_key {
+        if let Some(key) = memo_key {
             let h = (key[0].wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ key[1])
                 .wrapping_mul(0x9e37_79b9_7f4a_7c15)
                 ^ key[2];
@@ -826,7 +856,16 @@ impl Matcher {
             }
         } else {
             self.slot_info(f)
-        };
+        }
+    }
+
+    fn candidates_of_fact(
+        &mut self,
+        f: &Fact<'_>,
+        cands: &mut Vec<(u32, u32)>,
+        facts: &mut Vec<(String, String, Value)>,
+    ) {
+        let (slot_hash, slot) = self.lookup_slot(f);
         let Some(slot) = slot else {
             return;
         };
