@@ -616,6 +616,10 @@ impl MatcherBuilder {
             Some(AhoCorasick::new(&self.literals).expect("literal automaton within limits"))
         };
         let exact_filter = ExactFilter::new(self.exact.keys());
+        let exact_only = self
+            .slots
+            .values()
+            .all(|s| !s.literal && s.trie4 == NONE && s.trie6 == NONE);
         let mut m = Matcher {
             options: self.options,
             metas: self.metas,
@@ -638,6 +642,7 @@ impl MatcherBuilder {
             cands: Vec::new(),
             facts: Vec::new(),
             keys: Vec::new(),
+            exact_only,
             key_buf: String::new(),
             nfc_buf: String::new(),
             stats: MatchStats::default(),
@@ -683,6 +688,8 @@ pub struct Matcher {
     facts: Vec<(String, String, Value)>,
     /// Exact-value keys of the record being matched (first pass).
     keys: Vec<u64>,
+    /// No slot holds a CIDR trie or a literal: the first (exact keys only) pass applies.
+    exact_only: bool,
     key_buf: String,
     nfc_buf: String,
     stats: MatchStats,
@@ -754,22 +761,25 @@ impl Matcher {
         // the filter probes run back to back, so their cache misses overlap.
         let mut keys = std::mem::take(&mut self.keys);
         keys.clear();
-        let mut full = false;
-        rec.for_each_fact_where(
-            |t| slot_types.iter().any(|s| s == t),
-            |f| {
-                if full {
-                    return;
-                }
-                let (slot_hash, slot) = self.lookup_slot(&f);
-                let Some(slot) = slot else { return };
-                if slot.trie4 != NONE || slot.trie6 != NONE || slot.literal {
-                    full = true;
-                } else if slot.exact {
-                    keys.push(fact_key(slot_hash, &f.value));
-                }
-            },
-        );
+        // With CIDR or literal slots most records need the full pass anyway: go straight to it.
+        let mut full = !self.exact_only;
+        if !full {
+            rec.for_each_fact_where(
+                |t| slot_types.iter().any(|s| s == t),
+                |f| {
+                    if full {
+                        return;
+                    }
+                    let (slot_hash, slot) = self.lookup_slot(&f);
+                    let Some(slot) = slot else { return };
+                    if slot.trie4 != NONE || slot.trie6 != NONE || slot.literal {
+                        full = true;
+                    } else if slot.exact {
+                        keys.push(fact_key(slot_hash, &f.value));
+                    }
+                },
+            );
+        }
         if !full {
             full = keys
                 .iter()
