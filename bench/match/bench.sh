@@ -8,6 +8,7 @@
 # eve.json of M records (about 590 bytes a line: 10M records is about 6 GB), then measures
 #   - end-to-end records/s of `cairn match --format eve` pinned to core 0, for each size,
 #   - match-only records/s (records pre-parsed in memory) for each size,
+#   - read-and-match records/s of the same loop without the CLI (`gen stream`, 1M records),
 #   - memory per compiled indicator beyond the pattern text (index estimate and RSS delta),
 #   - max RSS of each run (/usr/bin/time -v).
 # Results go to bench/out/match-results.txt.
@@ -78,6 +79,9 @@ run_size() {
   grep -E "Maximum resident set size" "$err" | sed 's/^\s*/max RSS (KiB): /' | tee -a "$RES" || true
   # shellcheck disable=SC2086
   $PIN "$GEN" throughput "$ind" "$EVE" --records 300000 | tee -a "$RES"
+  # Read and match in one pass without the CLI's output (same loop as above, a smaller binary).
+  # shellcheck disable=SC2086
+  $PIN "$GEN" stream "$ind" "$EVE" --records 1000000 | tee -a "$RES"
 }
 
 for n in $SIZES; do

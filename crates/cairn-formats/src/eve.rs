@@ -294,15 +294,23 @@ fn nonempty<'a>(s: &'a S<'_>) -> Option<&'a str> {
 
 /// A certificate fingerprint or serial as hex: colons removed, lower case.
 pub(crate) fn hex_digest(s: &str) -> String {
-    s.chars()
-        .filter(|c| *c != ':')
-        .flat_map(char::to_lowercase)
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    push_hex_digest(&mut out, s);
+    out
 }
 
 /// Append [`hex_digest`] of `s` to `out`.
 fn push_hex_digest(out: &mut String, s: &str) {
-    out.extend(s.chars().filter(|c| *c != ':').flat_map(char::to_lowercase));
+    if s.is_ascii() {
+        // The common case (hex digits and colons), byte by byte.
+        let start = out.len();
+        for part in s.split(':') {
+            out.push_str(part);
+        }
+        out[start..].make_ascii_lowercase();
+    } else {
+        out.extend(s.chars().filter(|c| *c != ':').flat_map(char::to_lowercase));
+    }
 }
 
 /// Set a time property from log text (`2023-01-01T00:00:00`, no zone: Suricata writes UTC),
@@ -509,4 +517,18 @@ impl LineParser for EveParser {
 
 pub(crate) fn is_ip(s: &str) -> bool {
     s.parse::<std::net::IpAddr>().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hex_digest;
+
+    #[test]
+    fn hex_digest_drops_colons_and_lowercases() {
+        assert_eq!(hex_digest("AB:cd:01:EF"), "abcd01ef");
+        assert_eq!(hex_digest("ABCDEF"), "abcdef");
+        assert_eq!(hex_digest(""), "");
+        // Non-ASCII text takes the char-wise path, with the same result rules.
+        assert_eq!(hex_digest("ÄB:C"), "äbc");
+    }
 }

@@ -4,7 +4,10 @@
 //! - [`Record`]: one log record — its position (line number), time, and SCOs — kept in reusable
 //!   flat buffers. It gives two views of the same content: [`Record::observation`] (STIX 2.1
 //!   objects with deterministic ids, for exact evaluation) and [`Record::for_each_fact`] (a flat
-//!   list of [`Fact`]s, (SCO type, property path, value) triples, for the bulk matcher).
+//!   list of [`Fact`]s, (SCO type, property path, value) triples, for the bulk matcher;
+//!   [`Record::for_each_fact_where`] skips the SCO types a consumer does not look at, and
+//!   [`Fact::static_names`] tells when the names are built-in strings a consumer may memoize by
+//!   address).
 //! - [`Format`]: `eve` (Suricata eve.json), `zeek` (Zeek JSON logs), `jsonl` (JSON Lines through a
 //!   user [`FieldMap`]); [`stix::read_observed_data`] reads STIX observed-data.
 //! - [`LogReader`]: streams any [`BufRead`] line by line into one reused [`Record`]; a malformed

@@ -78,6 +78,10 @@ pub struct Fact<'a> {
     pub path: &'a str,
     pub sub: Option<&'a str>,
     pub value: FactValue<'a>,
+    /// True when `sco_type`, `path` and `sub` are `&'static str` (built-in mappings): then
+    /// their addresses and lengths identify them for the life of the process, and a consumer
+    /// may memoize per-name work by address.
+    pub static_names: bool,
 }
 
 impl Fact<'_> {
@@ -155,6 +159,12 @@ impl Record {
         self.scos.is_empty()
     }
 
+    #[inline(always)]
+    fn is_static(t: Text) -> bool {
+        matches!(t, Text::Static(_))
+    }
+
+    #[inline(always)]
     fn text(&self, t: Text) -> &str {
         match t {
             Text::Static(s) => s,
@@ -251,7 +261,7 @@ impl Record {
 
     /// The `ipv4-addr` or `ipv6-addr` (chosen by the text) whose value is `ip`.
     pub fn ip_sco(&mut self, ip: &str) -> ScoIdx {
-        let t = if ip.contains(':') {
+        let t = if ip.bytes().any(|c| c == b':') {
             "ipv6-addr"
         } else {
             "ipv4-addr"
@@ -281,7 +291,11 @@ impl Record {
         if let Some(p) = dst_port {
             self.set_int(n, "dst_port", p);
         }
-        let ip_version = if src.contains(':') { "ipv6" } else { "ipv4" };
+        let ip_version = if src.bytes().any(|c| c == b':') {
+            "ipv6"
+        } else {
+            "ipv4"
+        };
         self.set_str(n, "protocols[*]", ip_version);
         if let Some(p) = transport {
             self.set_str_lower(n, "protocols[*]", p);
@@ -365,6 +379,7 @@ impl Record {
         });
     }
 
+    #[inline(always)]
     fn fact_value(&self, v: Val) -> Option<FactValue<'_>> {
         Some(match v {
             Val::Str(t) => FactValue::Str(self.text(t)),
@@ -378,10 +393,32 @@ impl Record {
     /// Call `f` with every fact of the record's flat form: every scalar property of every SCO,
     /// and, for every reference property, every scalar property of the referenced SCO (one
     /// level deep, as `ref_path` + `sub`).
-    pub fn for_each_fact<'a>(&'a self, mut f: impl FnMut(Fact<'a>)) {
+    pub fn for_each_fact<'a>(&'a self, f: impl FnMut(Fact<'a>)) {
+        self.for_each_fact_where(|_| true, f);
+    }
+
+    /// [`Record::for_each_fact`] restricted to the facts of SCOs whose type `want` accepts
+    /// (`want` is asked once per run of properties of one SCO): a consumer that only looks at
+    /// some types skips the others' properties and references without visiting their values.
+    pub fn for_each_fact_where<'a>(
+        &'a self,
+        mut want: impl FnMut(&str) -> bool,
+        mut f: impl FnMut(Fact<'a>),
+    ) {
+        let mut last_sco = ScoIdx::MAX;
+        let mut wanted = false;
         for p in &self.props {
-            let sco_type = self.text(self.scos[p.sco as usize]);
+            if p.sco != last_sco {
+                last_sco = p.sco;
+                wanted = want(self.text(self.scos[p.sco as usize]));
+            }
+            if !wanted {
+                continue;
+            }
+            let type_text = self.scos[p.sco as usize];
+            let sco_type = self.text(type_text);
             let path = self.text(p.path);
+            let names_static = Self::is_static(type_text) && Self::is_static(p.path);
             match p.val {
                 Val::Ref(target) => {
                     for q in self.props.iter().filter(|q| q.sco == target) {
@@ -392,6 +429,7 @@ impl Record {
                                 path,
                                 sub: Some(self.text(q.path)),
                                 value,
+                                static_names: names_static && Self::is_static(q.path),
                             });
                         }
                     }
@@ -404,6 +442,7 @@ impl Record {
                             path,
                             sub: None,
                             value,
+                            static_names: names_static,
                         });
                     }
                 }
@@ -587,19 +626,21 @@ pub fn write_micros(out: &mut String, micros: i64, drop_zero_fraction: bool) {
     let (y, m, d) = civil_from_days(days);
     let y = y.clamp(0, 9999) as u32;
     let mut b = *b"0000-00-00T00:00:00.000000Z";
-    let put = |b: &mut [u8; 27], at: usize, width: usize, mut v: u32| {
-        for i in (0..width).rev() {
-            b[at + i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
+    // Two digits at a time (v < 100).
+    let put2 = |b: &mut [u8; 27], at: usize, v: u32| {
+        b[at] = b'0' + (v / 10) as u8;
+        b[at + 1] = b'0' + (v % 10) as u8;
     };
-    put(&mut b, 0, 4, y);
-    put(&mut b, 5, 2, m);
-    put(&mut b, 8, 2, d);
-    put(&mut b, 11, 2, sod / 3600);
-    put(&mut b, 14, 2, (sod / 60) % 60);
-    put(&mut b, 17, 2, sod % 60);
-    put(&mut b, 20, 6, frac);
+    put2(&mut b, 0, y / 100);
+    put2(&mut b, 2, y % 100);
+    put2(&mut b, 5, m);
+    put2(&mut b, 8, d);
+    put2(&mut b, 11, sod / 3600);
+    put2(&mut b, 14, (sod / 60) % 60);
+    put2(&mut b, 17, sod % 60);
+    put2(&mut b, 20, frac / 10_000);
+    put2(&mut b, 22, (frac / 100) % 100);
+    put2(&mut b, 24, frac % 100);
     let text = std::str::from_utf8(&b).unwrap_or("1970-01-01T00:00:00.000000Z");
     if drop_zero_fraction && frac == 0 {
         out.push_str(&text[..19]);
@@ -672,14 +713,18 @@ pub fn parse_time(s: &str) -> Option<i64> {
     if i < b.len() && b[i] == b'.' {
         i += 1;
         let start = i;
-        let mut scale = 100_000i64;
+        // Microseconds: the first six digits count, later ones are dropped (truncation).
         while i < b.len() && b[i].is_ascii_digit() {
-            micros += i64::from(b[i] - b'0') * scale;
-            scale /= 10;
+            if i - start < 6 {
+                micros = micros * 10 + i64::from(b[i] - b'0');
+            }
             i += 1;
         }
         if i == start {
             return None;
+        }
+        for _ in (i - start).min(6)..6 {
+            micros *= 10;
         }
     }
     let offset_secs = match &b[i..] {

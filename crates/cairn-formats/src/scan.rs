@@ -26,22 +26,30 @@ impl<'a> Scan<'a> {
         Scan { s, i: 0, depth: 0 }
     }
 
+    #[inline(always)]
     fn bytes(&self) -> &'a [u8] {
         self.s.as_bytes()
     }
 
+    #[inline(always)]
     fn ws(&mut self) {
         let b = self.bytes();
-        while self.i < b.len() && matches!(b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+        // Fast path: compact JSON has no whitespace between tokens.
+        while let Some(&c) = b.get(self.i) {
+            if c > b' ' || !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                return;
+            }
             self.i += 1;
         }
     }
 
+    #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
         self.ws();
         self.bytes().get(self.i).copied()
     }
 
+    #[inline(always)]
     fn eat(&mut self, c: u8) -> Option<()> {
         if self.peek()? == c {
             self.i += 1;
@@ -58,6 +66,7 @@ impl<'a> Scan<'a> {
     }
 
     /// Advance to the first `"`, `\` or control character at or after the cursor.
+    #[inline(always)]
     fn skip_plain(&mut self) {
         let b = self.bytes();
         while self.i + 8 <= b.len() {
@@ -83,6 +92,7 @@ impl<'a> Scan<'a> {
     }
 
     /// A string without escapes, borrowed from the line.
+    #[inline(always)]
     pub(crate) fn str(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
@@ -97,6 +107,7 @@ impl<'a> Scan<'a> {
 
     /// A string whose content is not needed: escapes are checked as `serde_json` checks them
     /// in values it ignores.
+    #[inline(always)]
     fn skip_str(&mut self) -> Option<()> {
         self.eat(b'"')?;
         let b = self.bytes();
@@ -125,6 +136,7 @@ impl<'a> Scan<'a> {
 
     /// An integer that fits an `i64` for sure (at most 18 digits, no fraction or exponent, not
     /// `-0`).
+    #[inline(always)]
     pub(crate) fn int(&mut self) -> Option<i64> {
         self.ws();
         let b = self.bytes();
@@ -206,6 +218,7 @@ impl<'a> Scan<'a> {
     }
 
     /// True when the next value is an object (without consuming it).
+    #[inline(always)]
     pub(crate) fn at_object(&mut self) -> bool {
         self.peek() == Some(b'{')
     }

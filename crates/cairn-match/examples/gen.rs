@@ -5,6 +5,8 @@
 //! gen eve COUNT --indicators COUNT [--hit-rate R] [--seed S]  Suricata eve.json lines on stdout
 //! gen mem FILE                                            index memory per compiled indicator
 //! gen throughput FILE EVE [--records N]                   match_record only, records pre-parsed
+//! gen stream FILE EVE [--records N]                       read and match in one pass (the loop
+//!                                                         of `cairn match`, without its output)
 //! ```
 //!
 //! Indicator values are a function of (kind, index), so the eve generator can make a fraction
@@ -389,6 +391,30 @@ fn throughput(path: &str, eve: &str, limit: u64) {
     );
 }
 
+/// Read and match in one pass, as `cairn match --format eve` does: the figure to compare with
+/// its end-to-end rate, and a small binary to run under callgrind.
+fn stream(path: &str, eve: &str, limit: u64) {
+    let (mut m, _, _) = load(path);
+    let f = std::fs::File::open(eve).unwrap_or_else(|e| panic!("{eve}: {e}"));
+    let mut reader = LogReader::new(BufReader::with_capacity(1 << 20, f), &Format::Eve);
+    let mut rec = Record::new();
+    let mut hits = Vec::new();
+    let mut n: u64 = 0;
+    let started = Instant::now();
+    while n < limit && reader.next_record(&mut rec).expect("read eve") {
+        m.match_record(&rec, &mut hits);
+        n += 1;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "indicators={} records={n} stream_records_per_s={:.0} hits={} candidates={}",
+        m.len(),
+        n as f64 / secs,
+        hits.len(),
+        m.stats().candidates
+    );
+}
+
 fn flag(args: &[String], name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
@@ -397,7 +423,7 @@ fn flag(args: &[String], name: &str) -> Option<String> {
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: gen indicators COUNT [--mix exact|full] [--seed S] | gen eve COUNT --indicators COUNT [--hit-rate R] [--seed S] | gen mem FILE | gen throughput FILE EVE [--records N]";
+    let usage = "usage: gen indicators COUNT [--mix exact|full] [--seed S] | gen eve COUNT --indicators COUNT [--hit-rate R] [--seed S] | gen mem FILE | gen throughput FILE EVE [--records N] | gen stream FILE EVE [--records N]";
     let num = |i: usize| -> u64 {
         args.get(i)
             .and_then(|s| s.parse().ok())
@@ -430,6 +456,13 @@ fn main() -> std::io::Result<()> {
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(1_000_000);
             throughput(args.get(1).expect(usage), args.get(2).expect(usage), limit);
+            Ok(())
+        }
+        Some("stream") => {
+            let limit = flag(&args, "--records")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(u64::MAX);
+            stream(args.get(1).expect(usage), args.get(2).expect(usage), limit);
             Ok(())
         }
         _ => {

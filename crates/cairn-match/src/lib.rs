@@ -18,7 +18,12 @@
 //! - one Aho-Corasick automaton over all required literals (`LIKE`/`MATCHES` prefilters),
 //! - a map from object type to indicators anchored on presence only.
 //!
-//! A fact whose slot no pattern uses costs one hash lookup. The indicators selected this way
+//! In front of the exact-value map sits a split-block Bloom filter (12 bits per key, one 32-byte
+//! block per lookup), so most facts that match nothing never touch the large map. Facts of SCO
+//! types that no slot uses are skipped without being visited
+//! ([`cairn_formats::Record::for_each_fact_where`]); a fact of a used type with built-in
+//! (static) names finds its slot through a small memo keyed by the names' addresses, so it costs
+//! no string building or hashing of the slot name. The indicators selected this way
 //! are *candidates*; each is confirmed by the full evaluator of `cairn-pattern`
 //! ([`cairn_pattern::Pattern::matches`]) on the record's STIX observation, so a hit is exactly
 //! what the evaluator says. Patterns are kept as text and parsed when first a candidate (a
@@ -263,6 +268,90 @@ struct Stream {
     buf: VecDeque<Partial>,
 }
 
+/// A split-block Bloom filter over the keys of the exact-value map: most facts of a record
+/// match no indicator, and this small bit array (about [`FILTER_BITS_PER_KEY`] bits per key,
+/// one 32-byte block touched per lookup) answers "surely absent" for them without touching the
+/// large hash map. It has no false negatives, so it never hides a candidate.
+#[derive(Debug, Clone, Default)]
+struct ExactFilter {
+    blocks: Vec<[u32; 8]>,
+}
+
+/// Bits of [`ExactFilter`] per exact key (about 0.5% false positives).
+const FILTER_BITS_PER_KEY: usize = 12;
+
+const FILTER_SALT: [u32; 8] = [
+    0x47b6_137b,
+    0x4497_4d91,
+    0x8824_ad5b,
+    0xa2b7_289d,
+    0x7054_95c7,
+    0x2df1_424b,
+    0x9efc_4947,
+    0x5c6b_fb31,
+];
+
+impl ExactFilter {
+    fn new<'k>(keys: impl ExactSizeIterator<Item = &'k u64>) -> ExactFilter {
+        let n = keys.len();
+        if n == 0 {
+            return ExactFilter::default();
+        }
+        let blocks = (n * FILTER_BITS_PER_KEY).div_ceil(256).max(1);
+        let mut f = ExactFilter {
+            blocks: vec![[0u32; 8]; blocks],
+        };
+        for &k in keys {
+            let (b, mask) = f.block_and_mask(k);
+            for (w, m) in f.blocks[b].iter_mut().zip(mask) {
+                *w |= m;
+            }
+        }
+        f
+    }
+
+    #[inline]
+    fn block_and_mask(&self, key: u64) -> (usize, [u32; 8]) {
+        // Keys are already hashes: the high half picks the block, the low half the bits.
+        let b = (((key >> 32) * self.blocks.len() as u64) >> 32) as usize;
+        let x = key as u32;
+        let mut mask = [0u32; 8];
+        for (m, salt) in mask.iter_mut().zip(FILTER_SALT) {
+            *m = 1u32 << (x.wrapping_mul(salt) >> 27);
+        }
+        (b, mask)
+    }
+
+    /// False when `key` is surely not in the map.
+    #[inline]
+    fn may_contain(&self, key: u64) -> bool {
+        if self.blocks.is_empty() {
+            return false;
+        }
+        let (b, mask) = self.block_and_mask(key);
+        let block = &self.blocks[b];
+        block.iter().zip(mask).all(|(w, m)| w & m != 0)
+    }
+
+    fn bytes(&self) -> usize {
+        self.blocks.capacity() * 32
+    }
+}
+
+/// Slot of a (type, path) name as the index knows it: its hash and, when some pattern uses it,
+/// what the index holds for it.
+type SlotInfo = (u64, Option<Slot>);
+
+/// One entry of the direct-mapped memo of slot lookups for facts with static names, keyed by
+/// the addresses and lengths of the names.
+#[derive(Debug, Clone, Copy)]
+struct MemoEntry {
+    key: [u64; 3],
+    info: SlotInfo,
+}
+
+const MEMO_SIZE: usize = 1024;
+
 /// Adds indicators and builds a [`Matcher`].
 pub struct MatcherBuilder {
     options: Options,
@@ -272,6 +361,7 @@ pub struct MatcherBuilder {
     exact: IdMap<u32>,
     links: Vec<Link>,
     slots: IdMap<Slot>,
+    slot_types: Vec<String>,
     tries: Vec<Trie>,
     literals: Vec<String>,
     literal_ids: HashMap<String, u32>,
@@ -334,6 +424,7 @@ impl MatcherBuilder {
             exact: IdMap::default(),
             links: Vec::new(),
             slots: IdMap::default(),
+            slot_types: Vec::new(),
             tries: Vec::new(),
             literals: Vec::new(),
             literal_ids: HashMap::new(),
@@ -445,6 +536,10 @@ impl MatcherBuilder {
 
     fn slot(&mut self, name: &str) -> (u64, &mut Slot) {
         let h = hash_str(name);
+        let ty = name.split('\0').next().unwrap_or(name);
+        if !self.slot_types.iter().any(|t| t == ty) {
+            self.slot_types.push(ty.to_string());
+        }
         (
             h,
             self.slots.entry(h).or_insert(Slot {
@@ -520,14 +615,22 @@ impl MatcherBuilder {
         } else {
             Some(AhoCorasick::new(&self.literals).expect("literal automaton within limits"))
         };
+        let exact_filter = ExactFilter::new(self.exact.keys());
+        let exact_only = self
+            .slots
+            .values()
+            .all(|s| !s.literal && s.trie4 == NONE && s.trie6 == NONE);
         let mut m = Matcher {
             options: self.options,
             metas: self.metas,
             text: self.text,
             ids: self.ids,
+            exact_filter,
+            memo: vec![None; MEMO_SIZE],
             exact: self.exact,
             links: self.links,
             slots: self.slots,
+            slot_types: self.slot_types,
             tries: self.tries,
             automaton,
             lit_heads: self.lit_heads,
@@ -538,6 +641,8 @@ impl MatcherBuilder {
             newest: i64::MIN,
             cands: Vec::new(),
             facts: Vec::new(),
+            keys: Vec::new(),
+            exact_only,
             key_buf: String::new(),
             nfc_buf: String::new(),
             stats: MatchStats::default(),
@@ -564,9 +669,13 @@ pub struct Matcher {
     metas: Vec<Meta>,
     text: String,
     ids: String,
+    exact_filter: ExactFilter,
+    memo: Vec<Option<MemoEntry>>,
     exact: IdMap<u32>,
     links: Vec<Link>,
     slots: IdMap<Slot>,
+    /// SCO types of the slots: facts of other types cannot select an indicator.
+    slot_types: Vec<String>,
     tries: Vec<Trie>,
     automaton: Option<AhoCorasick>,
     lit_heads: Vec<u32>,
@@ -577,6 +686,10 @@ pub struct Matcher {
     newest: i64,
     cands: Vec<(u32, u32)>,
     facts: Vec<(String, String, Value)>,
+    /// Exact-value keys of the record being matched (first pass).
+    keys: Vec<u64>,
+    /// No slot holds a CIDR trie or a literal: the first (exact keys only) pass applies.
+    exact_only: bool,
     key_buf: String,
     nfc_buf: String,
     stats: MatchStats,
@@ -642,7 +755,45 @@ impl Matcher {
         self.facts.clear();
         let mut cands = std::mem::take(&mut self.cands);
         let mut facts = std::mem::take(&mut self.facts);
-        rec.for_each_fact(|f| self.candidates_of_fact(&f, &mut cands, &mut facts));
+        let slot_types = std::mem::take(&mut self.slot_types);
+        // First pass: only the exact-value keys of the record. When no slot needs more than an
+        // exact lookup and no key passes the Bloom filter (most records), nothing can match;
+        // the filter probes run back to back, so their cache misses overlap.
+        let mut keys = std::mem::take(&mut self.keys);
+        keys.clear();
+        // With CIDR or literal slots most records need the full pass anyway: go straight to it.
+        let mut full = !self.exact_only;
+        if !full {
+            rec.for_each_fact_where(
+                |t| slot_types.iter().any(|s| s == t),
+                |f| {
+                    if full {
+                        return;
+                    }
+                    let (slot_hash, slot) = self.lookup_slot(&f);
+                    let Some(slot) = slot else { return };
+                    if slot.trie4 != NONE || slot.trie6 != NONE || slot.literal {
+                        full = true;
+                    } else if slot.exact {
+                        keys.push(fact_key(slot_hash, &f.value));
+                    }
+                },
+            );
+        }
+        if !full {
+            full = keys
+                .iter()
+                .fold(false, |any, &k| any | self.exact_filter.may_contain(k));
+        }
+        self.keys = keys;
+        // Second pass, when something may match: candidates with the facts that selected them.
+        if full {
+            rec.for_each_fact_where(
+                |t| slot_types.iter().any(|s| s == t),
+                |f| self.candidates_of_fact(&f, &mut cands, &mut facts),
+            );
+        }
+        self.slot_types = slot_types;
         if !self.types.is_empty() {
             let mut seen: Vec<u64> = Vec::new();
             for i in 0..rec.sco_count() {
@@ -669,12 +820,8 @@ impl Matcher {
         self.facts = facts;
     }
 
-    fn candidates_of_fact(
-        &mut self,
-        f: &Fact<'_>,
-        cands: &mut Vec<(u32, u32)>,
-        facts: &mut Vec<(String, String, Value)>,
-    ) {
+    /// The slot of a fact's (type, path): hashed from its text and looked up in the index.
+    fn slot_info(&mut self, f: &Fact<'_>) -> SlotInfo {
         self.key_buf.clear();
         self.key_buf.push_str(f.sco_type);
         self.key_buf.push('\0');
@@ -684,12 +831,59 @@ impl Matcher {
             self.key_buf.push_str(sub);
         }
         let slot_hash = hash_str(&self.key_buf);
-        let Some(slot) = self.slots.get(&slot_hash).copied() else {
+        (slot_hash, self.slots.get(&slot_hash).copied())
+    }
+
+    /// The slot of a fact, through the memo when its names are static.
+    #[inline]
+    fn lookup_slot(&mut self, f: &Fact<'_>) -> SlotInfo {
+        // A static name is identified by its address and length, packed in one word (user-space
+        // addresses fit 48 bits; longer names or higher addresses skip the memo).
+        let word = |s: &str| {
+            let (p, l) = (s.as_ptr() as u64, s.len() as u64);
+            (p < 1 << 48 && l < 1 << 16).then_some(p | l << 48)
+        };
+        let memo_key = if f.static_names {
+            match (word(f.sco_type), word(f.path), f.sub.map_or(Some(0), word)) {
+                (Some(t), Some(p), Some(s)) => Some([t, p, s]),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        if let Some(key) = memo_key {
+            let h = (key[0].wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ key[1])
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                ^ key[2];
+            let i = (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize % MEMO_SIZE;
+            match self.memo[i] {
+                Some(e) if e.key == key => e.info,
+                _ => {
+                    let info = self.slot_info(f);
+                    self.memo[i] = Some(MemoEntry { key, info });
+                    info
+                }
+            }
+        } else {
+            self.slot_info(f)
+        }
+    }
+
+    fn candidates_of_fact(
+        &mut self,
+        f: &Fact<'_>,
+        cands: &mut Vec<(u32, u32)>,
+        facts: &mut Vec<(String, String, Value)>,
+    ) {
+        let (slot_hash, slot) = self.lookup_slot(f);
+        let Some(slot) = slot else {
             return;
         };
         let before = cands.len();
         if slot.exact
-            && let Some(&head) = self.exact.get(&fact_key(slot_hash, &f.value))
+            && let key = fact_key(slot_hash, &f.value)
+            && self.exact_filter.may_contain(key)
+            && let Some(&head) = self.exact.get(&key)
         {
             let mut l = head;
             while l != NONE {
@@ -871,6 +1065,7 @@ impl Matcher {
         let map = |cap: usize, entry: usize| cap * (entry + 1);
         self.metas.capacity() * size_of::<Meta>()
             + map(self.exact.capacity(), 12)
+            + self.exact_filter.bytes()
             + self.links.capacity() * size_of::<Link>()
             + map(self.slots.capacity(), 8 + size_of::<Slot>())
             + self
@@ -882,5 +1077,27 @@ impl Matcher {
             + self.lit_heads.capacity() * 4
             + self.automaton.as_ref().map_or(0, AhoCorasick::memory_usage)
             + map(self.types.capacity(), 12)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_filter_has_no_false_negatives_and_few_false_positives() {
+        let keys: Vec<u64> = (0..50_000u64).map(|i| hash_str(&format!("k{i}"))).collect();
+        let f = ExactFilter::new(keys.iter());
+        assert!(keys.iter().all(|&k| f.may_contain(k)));
+        let probes = 100_000u64;
+        let false_pos = (0..probes)
+            .filter(|i| f.may_contain(hash_str(&format!("absent{i}"))))
+            .count();
+        // About 0.5% expected at 12 bits per key; 3% would mean a broken bit selection.
+        assert!(
+            false_pos < (probes as usize) * 3 / 100,
+            "{false_pos} false positives"
+        );
+        assert!(!ExactFilter::new([].iter()).may_contain(keys[0]));
     }
 }
