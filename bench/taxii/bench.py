@@ -39,6 +39,13 @@ import uuid
 
 import requests
 
+try:  # the client's JSON parser, the same for every server (bench/taxii/setup-peers.sh pins it)
+    import orjson
+
+    loads, JSON_PARSER = orjson.loads, f"orjson {orjson.__version__}"
+except ImportError:  # pragma: no cover - plain venvs still work, with more client time per page
+    loads, JSON_PARSER = json.loads, "json (stdlib)"
+
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 VENVS = HERE.parent / ".venvs"
@@ -55,12 +62,16 @@ CREATOR = "identity--" + str(uuid.UUID(int=random.Random(7).getrandbits(128), ve
 
 def indicators(n: int, seed: int = 1) -> list[dict]:
     """n realistic, valid STIX 2.1 indicators with unique ids (about 700 bytes each)."""
+    return list(indicator_stream(n, seed))
+
+
+def indicator_stream(n: int, seed: int = 1):
+    """The objects of `indicators(n, seed)`, one at a time."""
     rng = random.Random(seed)
     tlds = ["com", "net", "org", "info", "biz", "xyz", "top", "ru", "io"]
     words = ["update", "secure", "login", "cdn", "mail", "portal", "cloud", "sync", "api", "files", "wallet", "trade"]
     kinds = ["ipv4", "domain", "url", "sha256", "md5"]
     base = 1767225600  # 2026-01-01T00:00:00Z
-    out = []
     for i in range(n):
         kind = kinds[i % len(kinds)]
         if kind == "ipv4":
@@ -81,28 +92,25 @@ def indicators(n: int, seed: int = 1) -> list[dict]:
             pattern, name = f"[file:hashes.MD5 = '{value}']", f"Loader {value[:12]}"
         t = base + i // 1000 + (i % 1000) / 1000
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(t))) + f".{i % 1000:03d}Z"
-        out.append(
-            {
-                "type": "indicator",
-                "spec_version": "2.1",
-                "id": f"indicator--{uuid.UUID(int=rng.getrandbits(128), version=4)}",
-                "created_by_ref": CREATOR,
-                "created": stamp,
-                "modified": stamp,
-                "name": name,
-                "description": f"Observed by partner sensors in campaign {rng.randint(1, 400)}; confidence from sandbox detonation.",
-                "indicator_types": ["malicious-activity"],
-                "pattern": pattern,
-                "pattern_type": "stix",
-                "pattern_version": "2.1",
-                "valid_from": stamp,
-                "labels": [rng.choice(["ransomware", "phishing", "botnet", "apt", "stealer"])],
-                "confidence": rng.choice([15, 50, 85]),
-                "kill_chain_phases": [{"kill_chain_name": "mitre-attack", "phase_name": rng.choice(["initial-access", "command-and-control", "impact"])}],
-                "object_marking_refs": [TLP_GREEN],
-            }
-        )
-    return out
+        yield {
+            "type": "indicator",
+            "spec_version": "2.1",
+            "id": f"indicator--{uuid.UUID(int=rng.getrandbits(128), version=4)}",
+            "created_by_ref": CREATOR,
+            "created": stamp,
+            "modified": stamp,
+            "name": name,
+            "description": f"Observed by partner sensors in campaign {rng.randint(1, 400)}; confidence from sandbox detonation.",
+            "indicator_types": ["malicious-activity"],
+            "pattern": pattern,
+            "pattern_type": "stix",
+            "pattern_version": "2.1",
+            "valid_from": stamp,
+            "labels": [rng.choice(["ransomware", "phishing", "botnet", "apt", "stealer"])],
+            "confidence": rng.choice([15, 50, 85]),
+            "kill_chain_phases": [{"kill_chain_name": "mitre-attack", "phase_name": rng.choice(["initial-access", "command-and-control", "impact"])}],
+            "object_marking_refs": [TLP_GREEN],
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -121,9 +129,9 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 60, **kw) -> No
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
         try:
-            requests.get(url, timeout=2, **kw)
+            requests.get(url, timeout=5, **kw)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {timeout}s")
 
@@ -165,21 +173,25 @@ class Peer:
 class CairnPeer(Peer):
     name = "cairn"
 
-    def __init__(self, workdir, binary: pathlib.Path):
+    def __init__(self, workdir, binary: pathlib.Path, max_page_size: int | None = None):
         super().__init__(workdir)
         self.binary = binary
+        self.max_page_size = max_page_size
+        self.page_cap = max_page_size or 1000  # `cairn serve --max-page-size` (default 1000)
 
     def cli(self, *args: str) -> str:
         env = dict(os.environ, CAIRN_ADMIN_PASSWORD=PASSWORD)
         p = subprocess.run([str(self.binary), "--data-dir", str(self.workdir / "cairn-data"), *args], capture_output=True, text=True, env=env, check=True)
         return p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
 
-    def start(self) -> None:
-        self.cli("init")
-        self.collection = self.cli("collection", "create", "--title", "bench")
+    def start(self, init: bool = True) -> None:
+        if init:
+            self.cli("init")
+            self.collection = self.cli("collection", "create", "--title", "bench")
         env = dict(os.environ, CAIRN_ADMIN_PASSWORD=PASSWORD, RUST_LOG=os.environ.get("RUST_LOG", "warn"))
         self.proc = subprocess.Popen(
-            [str(self.binary), "--data-dir", str(self.workdir / "cairn-data"), "serve", "--listen", "127.0.0.1:0"],
+            [str(self.binary), "--data-dir", str(self.workdir / "cairn-data"), "serve", "--listen", "127.0.0.1:0",
+             *(["--max-page-size", str(self.max_page_size)] if self.max_page_size else [])],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
         found = threading.Event()
@@ -302,35 +314,53 @@ class Overrun(Exception):
         self.value, self.done, self.total, self.seconds = value, done, total, seconds
 
 
+def get_body(session: requests.Session, url: str, **kw) -> tuple[requests.Response, bytes]:
+    """GET and read the whole body in 1 MiB reads (requests' `.content` reads 10 KiB at a time,
+    which costs a page read of ~1 MB several milliseconds of client time, for every server)."""
+    r = session.get(url, stream=True, **kw)
+    body = b"".join(r.iter_content(1 << 20))
+    return r, body
+
+
 def remaining(deadline: float | None) -> float:
     """A request timeout that ends a phase at its deadline (with a few seconds of grace)."""
     return 600 if deadline is None else max(1.0, deadline - time.perf_counter() + 5)
 
 
-def ingest(peer: Peer, objects: list[dict], envelope: int, deadline: float | None) -> float:
+def envelopes(objects: list[dict], envelope: int) -> list[tuple[bytes, int]]:
+    """The POST bodies (and their object counts), serialized once before any server is timed:
+    every server receives the same bytes, and the timed loop measures the servers, not the
+    client's JSON encoder."""
+    return [(json.dumps({"objects": objects[i:i + envelope]}).encode(), len(objects[i:i + envelope]))
+            for i in range(0, len(objects), envelope)]
+
+
+def ingest(peer: Peer, bodies: list[tuple[bytes, int]], deadline: float | None) -> float:
     limit = peer.max_content_length()
     url = peer.objects_url()
     headers = {"Content-Type": TAXII}
+    total = sum(n for _, n in bodies)
+    done = 0
     t0 = time.perf_counter()
-    for start in range(0, len(objects), envelope):
-        body = json.dumps({"objects": objects[start:start + envelope]}).encode()
+    for k, (body, count) in enumerate(bodies):
         if len(body) > limit:
             raise RuntimeError(f"{peer.name}: envelope of {len(body)} bytes exceeds max_content_length {limit}")
         r = peer.session.post(url, data=body, headers=headers, timeout=600)
         if r.status_code not in (200, 202):
             raise RuntimeError(f"{peer.name}: POST returned {r.status_code}: {r.text[:300]}")
-        status = r.json()
+        status = loads(r.content)
         while status.get("status") != "complete":
             time.sleep(0.05)
             s = peer.session.get(f"{peer.api_root}status/{status['id']}/", timeout=60)
             s.raise_for_status()
-            status = s.json()
-        if int(status.get("success_count", 0)) != len(objects[start:start + envelope]):
+            status = loads(s.content)
+        if int(status.get("success_count", 0)) != count:
             raise RuntimeError(f"{peer.name}: status {json.dumps(status)[:300]}")
-        if deadline is not None and time.perf_counter() > deadline and start + envelope < len(objects):
-            done, dt = start + envelope, time.perf_counter() - t0
-            raise Overrun(done / dt, done, len(objects), dt)
-    return len(objects) / (time.perf_counter() - t0)
+        done += count
+        if deadline is not None and time.perf_counter() > deadline and k + 1 < len(bodies):
+            dt = time.perf_counter() - t0
+            raise Overrun(done / dt, done, total, dt)
+    return total / (time.perf_counter() - t0)
 
 
 def full_read(peer: Peer, expected: int, page_limit: int, deadline: float | None) -> tuple[float, int, bytes]:
@@ -343,14 +373,14 @@ def full_read(peer: Peer, expected: int, page_limit: int, deadline: float | None
     t0 = time.perf_counter()
     while True:
         try:
-            r = peer.session.get(url, params=params, timeout=remaining(deadline))
+            r, body = get_body(peer.session, url, params=params, timeout=remaining(deadline))
         except requests.Timeout:
             dt = time.perf_counter() - t0
             raise Overrun(seen / dt, seen, expected, dt) from None
         r.raise_for_status()
         if not first:
-            first = r.content
-        env = r.json()
+            first = body
+        env = loads(body)
         n = len(env.get("objects", []))
         page_size = max(page_size, n)
         seen += n
@@ -377,12 +407,12 @@ def lookups(peer: Peer, ids: list[str], deadline: float | None) -> tuple[float, 
             break
         t0 = time.perf_counter()
         try:
-            r = peer.session.get(url, params={"match[id]": i}, timeout=remaining(deadline) if len(lat) >= 10 else 600)
+            r, body = get_body(peer.session, url, params={"match[id]": i}, timeout=remaining(deadline) if len(lat) >= 10 else 600)
         except requests.Timeout:
             break
         lat.append(time.perf_counter() - t0)
         r.raise_for_status()
-        got = [o["id"] for o in r.json().get("objects", [])]
+        got = [o["id"] for o in loads(body).get("objects", [])]
         if got != [i]:
             raise RuntimeError(f"{peer.name}: match[id]={i} returned {got}")
     lat.sort()
@@ -391,14 +421,14 @@ def lookups(peer: Peer, ids: list[str], deadline: float | None) -> tuple[float, 
 
 def static_limit(url: str, requests_n: int, session: requests.Session) -> tuple[float, int]:
     """objects/s when the same page is served as a static file `requests_n` times."""
-    r = session.get(url, timeout=60)
+    r, body = get_body(session, url, timeout=60)
     r.raise_for_status()
-    per_page = len(r.json().get("objects", []))
+    per_page = len(loads(body).get("objects", []))
     t0 = time.perf_counter()
     for _ in range(requests_n):
-        r = session.get(url, timeout=60)
+        r, body = get_body(session, url, timeout=60)
         r.raise_for_status()
-        r.json()  # the same client work as a page of the paged read
+        loads(body)  # the same client work as a page of the paged read
     return per_page * requests_n / (time.perf_counter() - t0), per_page
 
 
@@ -417,6 +447,84 @@ def static_limit_same_stack(first_page: bytes, static_bin: str, requests_n: int)
         proc.wait(timeout=10)
 
 
+def lookup_scale(args, work: pathlib.Path) -> int:
+    """match[id] latency through TAXII at several collection sizes, in one run.
+
+    One Cairn node per size, loaded with `cairn import` (the objects are the first N of one
+    generated sequence: each larger node holds the smaller ones' objects too), then all nodes
+    serve at once and the lookups go round-robin across them (a random stored id each time),
+    so machine noise falls on every size alike. Each node first answers --warmup lookups that
+    are not counted (the reader connections' caches), the same number at every size."""
+    sizes = sorted(int(s) for s in args.lookup_scale.split(","))
+    biggest = sizes[-1]
+    # The generated objects as JSON Lines, one file per slice between consecutive sizes.
+    slices, ids, start = [], [], 0
+    t0 = time.perf_counter()
+    stream = indicator_stream(biggest, seed=biggest)
+    for n in sizes:
+        path = work / f"objects-{start}-{n}.jsonl"
+        with open(path, "w") as f:
+            for _ in range(n - start):
+                o = next(stream)
+                ids.append(o["id"])
+                f.write(json.dumps(o))
+                f.write("\n")
+        slices.append(path)
+        start = n
+    print(f"# generated {biggest:,} objects in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    peers: list[CairnPeer] = []
+    rows: dict = {}
+    try:
+        for k, n in enumerate(sizes):
+            d = work / f"cairn-{n}"
+            d.mkdir()
+            peer = CairnPeer(d, pathlib.Path(args.cairn_bin), args.cairn_max_page_size)
+            peer.cli("init")
+            peer.collection = peer.cli("collection", "create", "--title", "bench")
+            t0 = time.perf_counter()
+            peer.cli("import", "--collection", peer.collection, *map(str, slices[:k + 1]))
+            dt = time.perf_counter() - t0
+            rows[n] = {"import_s": dt, "import_rate": n / dt}
+            print(f"# {n:,}: imported in {dt:.1f}s ({n / dt:,.0f} objects/s)", file=sys.stderr)
+            peer.start(init=False)
+            peers.append(peer)
+        rng = random.Random(1)
+        picks = {n: [ids[rng.randrange(n)] for _ in range(args.warmup + args.lookups)] for n in sizes}
+        lat: dict[int, list[float]] = {n: [] for n in sizes}
+        for j in range(args.warmup + args.lookups):
+            for n, peer in zip(sizes, peers):
+                i = picks[n][j]
+                t0 = time.perf_counter()
+                r, body = get_body(peer.session, peer.objects_url(), params={"match[id]": i}, timeout=60)
+                dt = time.perf_counter() - t0
+                r.raise_for_status()
+                got = [o["id"] for o in loads(body).get("objects", [])]
+                if got != [i]:
+                    raise RuntimeError(f"cairn@{n}: match[id]={i} returned {got}")
+                if j >= args.warmup:
+                    lat[n].append(dt)
+        for n in sizes:
+            v = sorted(lat[n])
+            rows[n]["p50"] = statistics.median(v) * 1000
+            rows[n]["p99"] = v[min(len(v) - 1, int(len(v) * 0.99))] * 1000
+            rows[n]["db_bytes"] = sum(f.stat().st_size for f in (work / f"cairn-{n}" / "cairn-data").glob("cairn.db*"))
+    finally:
+        for peer in peers:
+            peer.stop()
+    OUT.mkdir(exist_ok=True)
+    out = OUT / f"taxii-lookup-scale-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
+    out.write_text(json.dumps({"sizes": sizes, "lookups": args.lookups, "warmup": args.warmup, "rows": rows}, indent=2))
+    base = rows[sizes[0]]["p50"]
+    print("| objects in the collection | match[id] p50 ms | p99 ms | p50 / p50 at {:,} | database bytes | load (cairn import) objects/s |".format(sizes[0]))
+    print("|---|---|---|---|---|---|")
+    for n in sizes:
+        r = rows[n]
+        print(f"| {n:,} | {r['p50']:.2f} | {r['p99']:.2f} | {r['p50'] / base:.2f} | {r['db_bytes']:,} | {r['import_rate']:,.0f} |")
+    print(f"\n{args.lookups} lookups per size after {args.warmup} uncounted, round-robin across the sizes; client JSON: {JSON_PARSER}.")
+    print(f"\nJSON: {out}", file=sys.stderr)
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -432,18 +540,33 @@ def main() -> int:
                     help="seconds a peer (not Cairn) may spend on one phase at one size; past it the phase stops and its partial figure is reported")
     ap.add_argument("--static-bin", help="cairn-server's static_file example binary (target/release/examples/static_file): serves Cairn's own page as a static file")
     ap.add_argument("--static-url", help="URL of one full Cairn page served as a static file by the same HTTP stack")
+    ap.add_argument("--cairn-max-page-size", type=int, help="run `cairn serve --max-page-size N` (default: the server's own default, 1000)")
+    ap.add_argument("--lookup-scale", help="comma-separated sizes, e.g. 10000,100000,1000000: instead of the comparison, grow ONE Cairn "
+                    "collection through these sizes (`cairn import` of generated JSON Lines while the server runs) and measure "
+                    "match[id] through TAXII at each size")
+    ap.add_argument("--warmup", type=int, default=50, help="uncounted lookups per node before --lookup-scale measures (default 50)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
+    if args.lookup_scale:
+        work = pathlib.Path(tempfile.mkdtemp(prefix="cairn-bench-"))
+        print(f"# work dir {work}", file=sys.stderr)
+        try:
+            return lookup_scale(args, work)
+        finally:
+            if not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
 
     sizes = [int(s) for s in args.sizes.split(",")]
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     work = pathlib.Path(tempfile.mkdtemp(prefix="cairn-bench-"))
-    results: dict = {"sizes": sizes, "servers": servers, "envelope": args.envelope, "lookups": args.lookups, "budget": args.budget, "rows": {}}
+    results: dict = {"sizes": sizes, "servers": servers, "envelope": args.envelope, "lookups": args.lookups, "budget": args.budget,
+                     "json": JSON_PARSER, "cairn_max_page_size": args.cairn_max_page_size, "load_start": os.getloadavg(), "rows": {}}
     print(f"# work dir {work}", file=sys.stderr)
     medallion_rate = None  # (n, seconds) of its last completed ingest, to predict the next
     try:
         for n in sizes:
             objs = indicators(n, seed=n)
+            bodies = envelopes(objs, args.envelope)
             sample_ids = [o["id"] for o in random.Random(n).sample(objs, min(args.lookups, n))]
             for name in servers:
                 key = f"{name}@{n}"
@@ -459,7 +582,7 @@ def main() -> int:
                         continue
                 d = work / key.replace("@", "-")
                 d.mkdir()
-                peer = {"cairn": lambda: CairnPeer(d, pathlib.Path(args.cairn_bin)), "medallion": lambda: MedallionPeer(d), "opentaxii": lambda: OpenTaxiiPeer(d)}[name]()
+                peer = {"cairn": lambda: CairnPeer(d, pathlib.Path(args.cairn_bin), args.cairn_max_page_size), "medallion": lambda: MedallionPeer(d), "opentaxii": lambda: OpenTaxiiPeer(d)}[name]()
 
                 def until():
                     return None if budget is None else time.perf_counter() + budget
@@ -469,7 +592,7 @@ def main() -> int:
                     t0 = time.perf_counter()
                     stored, lookup_ids = n, sample_ids
                     try:
-                        row["ingest"] = ingest(peer, objs, args.envelope, until())
+                        row["ingest"] = ingest(peer, bodies, until())
                     except Overrun as e:
                         row["ingest"], row["ingest_partial"] = e.value, str(e)
                         print(f"# {key}: ingest stopped at the budget ({e})", file=sys.stderr)
@@ -499,6 +622,7 @@ def main() -> int:
                 finally:
                     peer.stop()
     finally:
+        results["load_end"] = os.getloadavg()
         OUT.mkdir(exist_ok=True)
         out = OUT / f"taxii-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
         out.write_text(json.dumps(results, indent=2))
@@ -548,10 +672,17 @@ def table(results: dict) -> str:
         pages = ", ".join(f"{s} {rows[s]['page']}" for s in servers if "page" in rows[s])
         if pages:
             lines.append(f"| {n:,} | objects per page | {pages} |" + " |" * (len(head) - 3))
-    note = (f"\nIngest: POST envelopes of {results['envelope']} objects, each status polled until complete. Read: the whole "
+    note = (f"\nIngest: POST envelopes of {results['envelope']} objects (serialized before timing), each status polled until complete. Read: the whole "
             f"collection, limit capped by each server's maximum. Lookups: {results['lookups']} match[id] requests. A peer phase "
-            f"stops after {results['budget']:.0f}s and reports its partial figure. Ratios: Cairn's advantage (higher is better for Cairn).")
+            f"stops after {results['budget']:.0f}s and reports its partial figure. Client JSON parser: {results.get('json', '?')}. "
+            f"Ratios: Cairn's advantage (higher is better for Cairn).")
+    if "load_start" in results:
+        note += f" Load average (1, 5, 15 min) at the start {fmt_load(results['load_start'])}, at the end {fmt_load(results.get('load_end'))}."
     return "\n".join(lines) + "\n" + note
+
+
+def fmt_load(la) -> str:
+    return "/".join(f"{x:.2f}" for x in la) if la else "?"
 
 
 if __name__ == "__main__":

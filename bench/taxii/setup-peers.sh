@@ -2,7 +2,8 @@
 # Creates one virtualenv per peer TAXII 2.1 server under bench/.venvs/ (git-ignored):
 #   bench/.venvs/medallion   medallion (OASIS reference server), memory backend
 #   bench/.venvs/opentaxii   OpenTAXII (EclecticIQ), SQL backend on SQLite
-#   bench/.venvs/client      requests, for bench.py itself
+#   bench/.venvs/client      requests and orjson, for bench.py itself (the client is the same for
+#                            every server; orjson keeps its JSON parsing from hiding server time)
 # Usage: bench/taxii/setup-peers.sh [PYTHON]   (default: python3, 3.9-3.11 work for both peers)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -17,10 +18,10 @@ mk() { # name, pip args...
         "$venvs/$name/bin/pip" install --quiet --upgrade pip
     fi
     "$venvs/$name/bin/pip" install --quiet "$@"
-    echo "$name: $("$venvs/$name/bin/pip" list 2>/dev/null | grep -i -E "^($name|requests) " | tr -s ' ' | paste -sd, -)"
+    echo "$name: $("$venvs/$name/bin/pip" list 2>/dev/null | grep -i -E "^($name|requests|orjson) " | tr -s ' ' | paste -sd, -)"
 }
 
-mk client requests
+mk client requests orjson==3.13.0
 # medallion 3.0.0 is the latest release; it runs on Flask's development server (werkzeug).
 mk medallion medallion
 # OpenTAXII: the 0.10 pre-release enables TAXII 2.1 by default; --pre picks it when published.

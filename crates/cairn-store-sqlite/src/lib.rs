@@ -5,7 +5,9 @@
 //! file at once). The schema lives in `migrations/` and is embedded with `sqlx::migrate!`. Each
 //! store has one writer connection (write transactions are `BEGIN IMMEDIATE`, queued on a mutex
 //! within the process and on SQLite's lock across processes) and a small pool of read-only
-//! connections.
+//! connections. Every connection reads the database file through a memory map (`mmap_size`),
+//! and a background task of each store checkpoints the WAL (see `checkpointer`), so a commit
+//! never waits for a checkpoint; SQLite's own autocheckpoint stays as a bound behind it.
 //!
 //! Object versions are rows of the `versions` table, unique by (collection, id, version_key) (kept
 //! by `add_objects`; the id index holds only the last 12 characters of ids) and by (collection,
@@ -38,7 +40,8 @@ mod sharing;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -64,6 +67,23 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// TAXII query, so the worker does not stop and wake per row.
 const ROW_BUFFER: usize = 2048;
 
+/// Bytes of the database file each connection reads through a shared memory map instead of
+/// `read()` calls into its own page cache (SQLite's `mmap_size`; writes still go through the WAL).
+const MMAP_BYTES: &str = "1073741824";
+
+/// How often the background checkpointer looks at this store's writes.
+const CHECKPOINT_TICK: Duration = Duration::from_millis(250);
+
+/// While writes keep coming, the background checkpointer runs this often; otherwise once a tick
+/// has passed without a write (so a burst of writes is not slowed by checkpoints, and a pause
+/// after it is used to copy it).
+const CHECKPOINT_BUSY_EVERY: Duration = Duration::from_secs(2);
+
+/// WAL pages (4 KiB) past which a committing writer checkpoints by itself (SQLite's
+/// `wal_autocheckpoint`): only a safety net for when the background checkpointer falls behind
+/// (it normally starts the WAL over well before this).
+const AUTOCHECKPOINT_PAGES: &str = "32768";
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The SQLite implementation of [`Store`].
@@ -74,9 +94,71 @@ pub struct SqliteStore {
     writer: SqlitePool,
     path: PathBuf,
     /// Serializes write transactions of this process (other processes wait on SQLite's lock).
-    write_lock: tokio::sync::Mutex<()>,
+    write_lock: Arc<tokio::sync::Mutex<()>>,
     /// Collection id → (seq, api_root). Collections are never deleted, so entries stay true.
     colls: RwLock<HashMap<Uuid, (i64, String)>>,
+    /// Write transactions begun by this store; the checkpointer runs when it has changed.
+    writes: Arc<AtomicU64>,
+    /// The checkpointer's own connection.
+    checkpoint_conn: SqlitePool,
+    /// The background checkpointer (see [`checkpointer`]); aborted on close and on drop.
+    checkpointer: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.checkpointer.abort();
+    }
+}
+
+/// Copies committed WAL frames into the database file in the background, so that a request's
+/// commit is only its append to the WAL and never runs a checkpoint itself.
+///
+/// When this store has written since the last run, and either a [`CHECKPOINT_TICK`] passed
+/// without a write or writes have kept coming for [`CHECKPOINT_BUSY_EVERY`], on its own
+/// connection: first `PRAGMA wal_checkpoint(PASSIVE)` without any lock (the bulk of the copying
+/// and syncing, beside the writer and the readers), then the same again holding this store's
+/// write lock, which copies only the frames committed meanwhile and leaves the WAL wholly copied,
+/// so that the next write transaction starts the WAL file over instead of growing it.
+/// Durability is that of SQLite's own checkpoints: a commit is in the WAL before it is
+/// acknowledged, and a checkpoint only copies it into the database file and syncs that.
+async fn checkpointer(
+    conn: SqlitePool,
+    writes: Arc<AtomicU64>,
+    write_lock: Arc<tokio::sync::Mutex<()>>,
+) {
+    let checkpoint = || async {
+        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_all(&conn)
+            .await
+            .is_ok()
+    };
+    let mut done = writes.load(Ordering::Relaxed);
+    let mut previous = done;
+    let mut last_run = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(CHECKPOINT_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = writes.load(Ordering::Relaxed);
+        let idle = now == previous;
+        previous = now;
+        if now == done || (!idle && last_run.elapsed() < CHECKPOINT_BUSY_EVERY) {
+            continue;
+        }
+        last_run = tokio::time::Instant::now();
+        // A failure (an I/O error, another process's checkpoint running) is retried later;
+        // SQLite's own autocheckpoint still bounds the WAL meanwhile.
+        if !checkpoint().await {
+            continue;
+        }
+        let _writers_wait = write_lock.lock().await;
+        // Every write counted so far has committed (or rolled back): the count rises under the lock.
+        let seen = writes.load(Ordering::Relaxed);
+        if checkpoint().await {
+            done = seen;
+        }
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -128,7 +210,8 @@ impl SqliteStore {
             .row_buffer_size(ROW_BUFFER)
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory")
-            .pragma("wal_autocheckpoint", "8192");
+            .pragma("mmap_size", MMAP_BYTES)
+            .pragma("wal_autocheckpoint", AUTOCHECKPOINT_PAGES);
         let open_err =
             |e: sqlx::Error| StoreError::Backend(format!("cannot open {}: {e}", path.display()));
         let writer = SqlitePoolOptions::new()
@@ -142,18 +225,37 @@ impl SqliteStore {
         MIGRATOR.run(&writer).await.map_err(|e| {
             StoreError::Backend(format!("migrating {} failed: {e}", path.display()))
         })?;
+        let checkpoint_conn = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            // It reads no table: a small page cache is enough.
+            .connect_with(opts.clone().pragma("cache_size", "-1024"))
+            .await
+            .map_err(open_err)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
             .connect_with(opts.pragma("query_only", "true"))
             .await
             .map_err(open_err)?;
+        let writes = Arc::new(AtomicU64::new(0));
+        let write_lock = Arc::new(tokio::sync::Mutex::new(()));
+        let checkpointer = tokio::spawn(checkpointer(
+            checkpoint_conn.clone(),
+            writes.clone(),
+            write_lock.clone(),
+        ));
         Ok(SqliteStore {
             pool,
             writer,
             path: path.to_path_buf(),
-            write_lock: tokio::sync::Mutex::new(()),
+            write_lock,
             colls: RwLock::new(HashMap::new()),
+            writes,
+            checkpoint_conn,
+            checkpointer,
         })
     }
 
@@ -169,6 +271,8 @@ impl SqliteStore {
 
     /// Close every connection (waits for running queries).
     pub async fn close(&self) {
+        self.checkpointer.abort();
+        self.checkpoint_conn.close().await;
         self.pool.close().await;
         self.writer.close().await;
     }
@@ -188,6 +292,7 @@ impl SqliteStore {
         sqlx::Transaction<'static, sqlx::Sqlite>,
     )> {
         let guard = self.write_lock.lock().await;
+        self.writes.fetch_add(1, Ordering::Relaxed);
         let tx = self
             .writer
             .begin_with("BEGIN IMMEDIATE")
