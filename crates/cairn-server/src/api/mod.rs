@@ -53,7 +53,10 @@ struct Security;
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let c = openapi.components.get_or_insert_with(Default::default);
-        c.add_security_scheme("basic", SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)));
+        c.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
         c.add_security_scheme(
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
@@ -108,7 +111,10 @@ pub(crate) fn router() -> Router<SharedState> {
         .route(
             "/openapi.json",
             axum::routing::get(move || async move {
-                ([(axum::http::header::CONTENT_TYPE, "application/json")], doc)
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    doc,
+                )
             }),
         )
         .fallback(|c: Option<Extension<Caller>>| async move {
@@ -269,10 +275,7 @@ pub struct Me {
         (status = 200, body = Me),
         (status = 401, body = Problem, description = "anonymous caller or bad credentials"),
     ))]
-async fn me(
-    State(st): State<SharedState>,
-    Extension(c): Extension<Caller>,
-) -> ApiResult<Json<Me>> {
+async fn me(State(st): State<SharedState>, Extension(c): Extension<Caller>) -> ApiResult<Json<Me>> {
     let u = user(&c)?;
     let org = st
         .store

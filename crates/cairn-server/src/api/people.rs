@@ -73,7 +73,10 @@ pub struct NationView {
 fn nation_view(code: &str) -> NationView {
     NationView {
         code: code.to_string(),
-        name: Nation::parse(code).map(|n| n.name()).unwrap_or("").to_string(),
+        name: Nation::parse(code)
+            .map(|n| n.name())
+            .unwrap_or("")
+            .to_string(),
     }
 }
 
@@ -110,7 +113,13 @@ pub(super) async fn add_nation(
 ) -> ApiResult<(StatusCode, Json<NationView>)> {
     let me = require_admin(&c)?;
     let n = nation_code(&b.code)?;
-    if st.store.list_nations().await?.iter().any(|c| c == n.as_str()) {
+    if st
+        .store
+        .list_nations()
+        .await?
+        .iter()
+        .any(|c| c == n.as_str())
+    {
         return Err(Fail::conflict(format!("nation {n} is already a member")));
     }
     st.store.add_nation(n.as_str()).await?;
@@ -175,16 +184,38 @@ pub(super) async fn create_org(
         }
         None => format!("identity--{}", Uuid::new_v4()),
     };
+    let nation = member_nation(st.store.as_ref(), &b.nation).await?;
+    let kind = kind(b.kind.as_deref().unwrap_or("other"))?;
+    let orgs = st.store.list_orgs().await?;
+    if let Some(o) = orgs.iter().find(|o| o.name == b.name) {
+        return Err(Fail::conflict(format!(
+            "an organization named {:?} exists ({})",
+            o.name, o.id
+        )));
+    }
+    if let Some(o) = orgs.iter().find(|o| o.identity_id == identity_id) {
+        return Err(Fail::conflict(format!(
+            "{identity_id} already stands for {:?}",
+            o.name
+        )));
+    }
     let org = Organization {
         id: Uuid::new_v4(),
         name: b.name,
         identity_id,
-        nation: Some(member_nation(st.store.as_ref(), &b.nation).await?),
-        kind: kind(b.kind.as_deref().unwrap_or("other"))?,
+        nation: Some(nation),
+        kind,
     };
     st.store.create_org(&org).await?;
     let detail = serde_json::to_value(&org).unwrap_or_default();
-    audit(st.store.as_ref(), me, "org.create", org.id.to_string(), detail).await?;
+    audit(
+        st.store.as_ref(),
+        me,
+        "org.create",
+        org.id.to_string(),
+        detail,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(org.into())))
 }
 
@@ -214,6 +245,18 @@ pub(super) async fn update_org(
         if n.trim().is_empty() {
             return Err(Fail::unprocessable("name must not be empty"));
         }
+        if let Some(other) = st
+            .store
+            .list_orgs()
+            .await?
+            .into_iter()
+            .find(|x| x.name == n && x.id != o.id)
+        {
+            return Err(Fail::conflict(format!(
+                "an organization named {n:?} exists ({})",
+                other.id
+            )));
+        }
         o.name = n;
     }
     if let Some(n) = b.nation {
@@ -224,7 +267,14 @@ pub(super) async fn update_org(
     }
     st.store.update_org(&o).await?;
     let detail = serde_json::to_value(&o).unwrap_or_default();
-    audit(st.store.as_ref(), me, "org.update", o.id.to_string(), detail).await?;
+    audit(
+        st.store.as_ref(),
+        me,
+        "org.update",
+        o.id.to_string(),
+        detail,
+    )
+    .await?;
     Ok(Json(o.into()))
 }
 
@@ -293,7 +343,11 @@ pub(super) async fn list_users(
     let all = match me.role {
         Role::Admin => true,
         Role::OrgAdmin => false,
-        _ => return Err(Fail::forbidden("listing users needs the org-admin or admin role")),
+        _ => {
+            return Err(Fail::forbidden(
+                "listing users needs the org-admin or admin role",
+            ));
+        }
     };
     let users = st.store.list_users().await?;
     Ok(Json(
@@ -334,10 +388,16 @@ pub(super) async fn create_user(
                 "an org-admin may only create users of its own organization",
             ));
         }
-        _ => return Err(Fail::forbidden("creating users needs the org-admin or admin role")),
+        _ => {
+            return Err(Fail::forbidden(
+                "creating users needs the org-admin or admin role",
+            ));
+        }
     }
     if b.name.trim().is_empty() || b.name.contains(':') {
-        return Err(Fail::unprocessable("name must not be empty nor contain ':'"));
+        return Err(Fail::unprocessable(
+            "name must not be empty nor contain ':'",
+        ));
     }
     let org = body_org(st.store.as_ref(), b.org).await?;
     let r = role(b.role.as_deref().unwrap_or("reader"))?;
@@ -359,7 +419,12 @@ pub(super) async fn create_user(
         move || crate::auth::hash_password(&p)
     })
     .await
-    .map_err(|_| Fail::new(StatusCode::INTERNAL_SERVER_ERROR, "hashing the password failed"))?;
+    .map_err(|_| {
+        Fail::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "hashing the password failed",
+        )
+    })?;
     let u = User {
         id: Uuid::new_v4(),
         name: b.name,
@@ -404,7 +469,9 @@ pub(super) async fn update_user(
 ) -> ApiResult<Json<UserView>> {
     let me = user(&c)?;
     if !matches!(me.role, Role::Admin | Role::OrgAdmin) {
-        return Err(Fail::forbidden("changing users needs the org-admin or admin role"));
+        return Err(Fail::forbidden(
+            "changing users needs the org-admin or admin role",
+        ));
     }
     let u = path_user(st.store.as_ref(), &name).await?;
     if !manages(me, &u) {
@@ -420,10 +487,17 @@ pub(super) async fn update_user(
     let disabled = b.disabled.unwrap_or(u.disabled);
     let mut entries = Vec::new();
     if new_role != u.role {
-        entries.push(("user.role", json!({"from": u.role.as_str(), "to": new_role.as_str()})));
+        entries.push((
+            "user.role",
+            json!({"from": u.role.as_str(), "to": new_role.as_str()}),
+        ));
     }
     if disabled != u.disabled {
-        let action = if disabled { "user.disable" } else { "user.enable" };
+        let action = if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
         entries.push((action, json!({})));
     }
     if !entries.is_empty() {
@@ -487,7 +561,9 @@ pub(super) async fn list_groups(
 ) -> ApiResult<Json<Vec<GroupView>>> {
     let me = user(&c)?;
     if !matches!(me.role, Role::Admin | Role::OrgAdmin) {
-        return Err(Fail::forbidden("listing groups needs the org-admin or admin role"));
+        return Err(Fail::forbidden(
+            "listing groups needs the org-admin or admin role",
+        ));
     }
     let groups = st.store.list_groups().await?;
     Ok(Json(
@@ -521,7 +597,11 @@ pub(super) async fn create_group(
                 "an org-admin may only create groups its own organization owns",
             ));
         }
-        _ => return Err(Fail::forbidden("creating groups needs the org-admin or admin role")),
+        _ => {
+            return Err(Fail::forbidden(
+                "creating groups needs the org-admin or admin role",
+            ));
+        }
     }
     if b.name.trim().is_empty() {
         return Err(Fail::unprocessable("name must not be empty"));
@@ -530,8 +610,17 @@ pub(super) async fn create_group(
     for m in &b.members {
         body_org(st.store.as_ref(), *m).await?;
     }
-    if st.store.list_groups().await?.iter().any(|g| g.name == b.name) {
-        return Err(Fail::conflict(format!("a sharing group named {:?} exists", b.name)));
+    if st
+        .store
+        .list_groups()
+        .await?
+        .iter()
+        .any(|g| g.name == b.name)
+    {
+        return Err(Fail::conflict(format!(
+            "a sharing group named {:?} exists",
+            b.name
+        )));
     }
     let g = SharingGroup {
         id: Uuid::new_v4(),
@@ -542,7 +631,14 @@ pub(super) async fn create_group(
     };
     st.store.create_group(&g).await?;
     let detail = serde_json::to_value(&g).unwrap_or_default();
-    audit(st.store.as_ref(), me, "group.create", g.id.to_string(), detail).await?;
+    audit(
+        st.store.as_ref(),
+        me,
+        "group.create",
+        g.id.to_string(),
+        detail,
+    )
+    .await?;
     let stored = st.store.get_group(g.id).await?.unwrap_or(g);
     Ok((StatusCode::CREATED, Json(stored.into())))
 }
@@ -555,7 +651,9 @@ async fn membership(
     org: Uuid,
 ) -> ApiResult<(SharingGroup, Organization)> {
     if !matches!(me.role, Role::Admin | Role::OrgAdmin) {
-        return Err(Fail::forbidden("managing groups needs the org-admin or admin role"));
+        return Err(Fail::forbidden(
+            "managing groups needs the org-admin or admin role",
+        ));
     }
     let g = store
         .get_group(id)
