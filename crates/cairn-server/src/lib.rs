@@ -16,7 +16,9 @@
 //!   restarts and never continue a different query.
 //! - `handlers`: the endpoints. Object pages are written by concatenating the stored JSON texts,
 //!   never re-parsing them.
+//! - [`api`]: the REST/JSON administration API under `/api/v1` (JSON errors, OpenAPI document).
 
+pub mod api;
 mod audit;
 pub mod auth;
 mod error;
@@ -164,6 +166,7 @@ pub async fn router(store: Arc<dyn Store>, config: ServerConfig) -> Result<Route
             "/taxii2/{root}/collections/{coll}/objects/{oid}/versions/",
             get(h::versions),
         )
+        .merge(api::router())
         .fallback(h::fallback)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::map_response(taxii_errors))
@@ -225,8 +228,11 @@ async fn authenticate(State(state): State<SharedState>, mut req: Request, next: 
 
 /// Turn any error response that is not already a TAXII error message (axum's rejections:
 /// 405 Method Not Allowed, bad path parameters, ...) into one, keeping `Allow` and
-/// `WWW-Authenticate`.
-async fn taxii_errors(resp: Response) -> Response {
+/// `WWW-Authenticate`. Responses under `/api/` are the REST API's and get its JSON errors instead.
+async fn taxii_errors(uri: axum::http::Uri, resp: Response) -> Response {
+    if uri.path().starts_with("/api/") {
+        return api::error::json_errors(resp).await;
+    }
     let status = resp.status();
     let is_taxii = resp
         .headers()
