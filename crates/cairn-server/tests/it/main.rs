@@ -1,9 +1,11 @@
 //! Integration tests of the TAXII 2.1 server: a real router on 127.0.0.1 over a real SQLite store,
 //! driven over HTTP. `checklist` is the data-driven table (tests/fixtures/checklist.json);
 //! `flows` holds the multi-request scenarios (paging, tokens, restarts, writes, auth caching);
-//! `policy` checks sharing-policy enforcement against tests/fixtures/policy.json.
+//! `policy` checks sharing-policy enforcement against tests/fixtures/policy.json; `transport` covers
+//! HTTPS, security headers and body limits on body-less methods.
 
 mod checklist;
 mod flows;
 mod harness;
 mod policy;
+mod transport;
