@@ -27,7 +27,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
@@ -40,6 +40,9 @@ use crate::ApiError;
 
 /// Largest request body accepted on a method that carries no meaningful body (`GET`, `DELETE`, ...).
 pub const BODYLESS_LIMIT: usize = 64 * 1024;
+
+/// The most of an oversized body-less request's body read (and dropped) before answering 413.
+const DRAIN_LIMIT: usize = 1024 * 1024;
 
 /// How long a client may take to complete the TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -97,13 +100,12 @@ impl TlsConfig {
         };
         let cert_pem = read("certificate", cert)?;
         let key_pem = read("key", key)?;
-        let pem_error = |what: &'static str, path: &Path, e: rustls::pki_types::pem::Error| {
-            TlsError::Pem {
+        let pem_error =
+            |what: &'static str, path: &Path, e: rustls::pki_types::pem::Error| TlsError::Pem {
                 what,
                 path: path.to_path_buf(),
                 detail: e.to_string(),
-            }
-        };
+            };
         let chain = CertificateDer::pem_slice_iter(&cert_pem)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| pem_error("certificate", cert, e))?;
@@ -271,8 +273,7 @@ pub(crate) async fn hsts(mut resp: Response) -> Response {
 }
 
 /// Refuse a body larger than [`BODYLESS_LIMIT`] on any method but `POST`, `PUT` and `PATCH`
-/// (whose handlers set their own limits). A declared `Content-Length` is checked before reading;
-/// a body of unknown length is read up to the limit.
+/// (whose handlers set their own limits). A body declared or known to fit passes untouched.
 async fn limit_bodyless(req: Request) -> Result<Request, ApiError> {
     if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
         return Ok(req);
@@ -284,29 +285,35 @@ async fn limit_bodyless(req: Request) -> Result<Request, ApiError> {
             format!("a {method} request may carry a body of at most {BODYLESS_LIMIT} bytes"),
         )
     };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > BODYLESS_LIMIT as u64) {
+    let hint = req.body().size_hint();
+    if hint.lower() > DRAIN_LIMIT as u64 {
         return Err(too_large(req.method()));
     }
-    let hint = req.body().size_hint();
     if hint.upper().is_some_and(|n| n <= BODYLESS_LIMIT as u64) {
         return Ok(req);
     }
-    let (parts, body) = req.into_parts();
-    let bytes = Limited::new(body, BODYLESS_LIMIT)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.downcast_ref::<LengthLimitError>().is_some() {
-                too_large(&parts.method)
-            } else {
-                ApiError::bad_request(format!("the request body could not be read: {e}"))
+    // Read the body: up to the limit it is kept; past it, up to DRAIN_LIMIT in all is read and
+    // dropped so the client, still sending, gets the 413 instead of a reset connection.
+    let (parts, mut body) = req.into_parts();
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            ApiError::bad_request(format!("the request body could not be read: {e}"))
+        })?;
+        if let Some(data) = frame.data_ref() {
+            seen += data.len();
+            if seen > DRAIN_LIMIT {
+                break;
             }
-        })?
-        .to_bytes();
+            if seen <= BODYLESS_LIMIT {
+                kept.extend_from_slice(data);
+            }
+        }
+    }
+    if seen > BODYLESS_LIMIT {
+        return Err(too_large(&parts.method));
+    }
+    let bytes = bytes::Bytes::from(kept);
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }

@@ -69,7 +69,10 @@ impl TlsServer {
 
     async fn stop(mut self) {
         let _ = self.shutdown.take().unwrap().send(());
-        self.task.await.expect("server task").expect("server result");
+        self.task
+            .await
+            .expect("server task")
+            .expect("server result");
     }
 }
 
@@ -86,7 +89,11 @@ fn tls_client(cert: &Cert, addr: SocketAddr) -> reqwest::Client {
 
 fn assert_security_headers(h: &reqwest::header::HeaderMap, tls: bool, what: &str) {
     let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok());
-    assert_eq!(get("x-content-type-options"), Some("nosniff"), "{what}: {h:?}");
+    assert_eq!(
+        get("x-content-type-options"),
+        Some("nosniff"),
+        "{what}: {h:?}"
+    );
     assert_eq!(get("x-frame-options"), Some("DENY"), "{what}: {h:?}");
     assert_eq!(get("referrer-policy"), Some("no-referrer"), "{what}: {h:?}");
     assert!(
@@ -95,7 +102,11 @@ fn assert_security_headers(h: &reqwest::header::HeaderMap, tls: bool, what: &str
     );
     assert_eq!(get("cache-control"), Some("no-store"), "{what}: {h:?}");
     if tls {
-        assert_eq!(get("strict-transport-security"), Some(HSTS), "{what}: {h:?}");
+        assert_eq!(
+            get("strict-transport-security"),
+            Some(HSTS),
+            "{what}: {h:?}"
+        );
     } else {
         assert_eq!(get("strict-transport-security"), None, "{what}: {h:?}");
     }
@@ -110,10 +121,11 @@ async fn https_serves_taxii_with_security_headers() {
     let s = TlsServer::start(&w, tls).await;
     let c = tls_client(&cert, s.addr);
 
-    // Anonymous discovery.
+    // Discovery.
     let r = c
         .get(s.url("/taxii2/"))
         .header("Accept", T)
+        .basic_auth("alice", Some("alice-pw"))
         .send()
         .await
         .expect("HTTPS request");
@@ -147,7 +159,12 @@ async fn https_serves_taxii_with_security_headers() {
         .unwrap();
     assert_eq!(r.status(), 401);
     assert_security_headers(r.headers(), true, "401");
-    let r = c.get(s.url("/nowhere")).send().await.unwrap();
+    let r = c
+        .get(s.url("/nowhere/"))
+        .basic_auth("alice", Some("alice-pw"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(r.headers()["content-type"], T);
     assert_security_headers(r.headers(), true, "404");
@@ -180,6 +197,7 @@ async fn plain_http_to_the_tls_port_fails_and_https_goes_on() {
     let plain = reqwest::Client::new()
         .get(format!("http://{}/taxii2/", s.addr))
         .header("Accept", T)
+        .basic_auth("alice", Some("alice-pw"))
         .send()
         .await;
     assert!(
@@ -193,6 +211,7 @@ async fn plain_http_to_the_tls_port_fails_and_https_goes_on() {
     let r = c
         .get(s.url("/taxii2/"))
         .header("Accept", T)
+        .basic_auth("alice", Some("alice-pw"))
         .send()
         .await
         .unwrap();
@@ -209,6 +228,7 @@ async fn plain_http_has_security_headers_but_no_hsts() {
     let r = reqwest::Client::new()
         .get(w.server.url("/taxii2/"))
         .header("Accept", T)
+        .basic_auth("alice", Some("alice-pw"))
         .send()
         .await
         .unwrap();
@@ -246,7 +266,10 @@ async fn bodies_on_get_and_delete_are_limited() {
     let big = " ".repeat(BODYLESS_LIMIT + 1);
     let exact = " ".repeat(BODYLESS_LIMIT);
 
-    for (base, client) in [(s.url(""), &c), (w.server.base.clone(), &reqwest::Client::new())] {
+    for (base, client) in [
+        (s.url(""), &c),
+        (w.server.base.clone(), &reqwest::Client::new()),
+    ] {
         let r = client
             .get(format!("{base}/taxii2/"))
             .header("Accept", T)
@@ -259,13 +282,16 @@ async fn bodies_on_get_and_delete_are_limited() {
         let r = client
             .get(format!("{base}/taxii2/"))
             .header("Accept", T)
+            .basic_auth("alice", Some("alice-pw"))
             .body(exact.clone())
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 200, "GET {base} with a body at the limit");
         let r = client
-            .delete(format!("{base}{objects}indicator--00000000-0000-4000-8000-000000000000/"))
+            .delete(format!(
+                "{base}{objects}indicator--00000000-0000-4000-8000-000000000000/"
+            ))
             .header("Accept", T)
             .basic_auth("alice", Some("alice-pw"))
             .body(big.clone())
