@@ -17,6 +17,9 @@
 //! - `handlers`: the endpoints. Object pages are written by concatenating the stored JSON texts,
 //!   never re-parsing them.
 //! - [`api`]: the REST/JSON administration API under `/api/v1` (JSON errors, OpenAPI document).
+//! - [`transport`]: HTTPS with rustls ([`serve_tls`], [`TlsConfig`]), the security headers put on
+//!   every response, the body limit of `GET`/`DELETE`/... requests, and hyper's header and URI
+//!   limits.
 
 pub mod api;
 mod audit;
@@ -26,6 +29,7 @@ mod handlers;
 mod negotiate;
 mod params;
 mod policy;
+pub mod transport;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -40,6 +44,7 @@ use cairn_store::Store;
 use rand::RngCore;
 
 pub use error::{ApiError, ServerError};
+pub use transport::{TlsConfig, TlsError};
 
 /// The TAXII 2.1 media type, sent on every response that has a body.
 pub const TAXII_MEDIA_TYPE: &str = "application/taxii+json;version=2.1";
@@ -176,6 +181,7 @@ pub async fn router(store: Arc<dyn Store>, config: ServerConfig) -> Result<Route
             },
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(middleware::from_fn(transport::harden))
         .with_state(state);
     Ok(app)
 }
@@ -186,6 +192,27 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Serve `app` over HTTPS on `listener` until `shutdown` completes, then finish the requests in
+/// flight. Every response also carries `Strict-Transport-Security`. See [`transport`].
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls: TlsConfig,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let app = app.layer(middleware::map_response(transport::hsts));
+    // `tap_io` (a no-op here) gives the listener axum's `Connected` impl for its `SocketAddr`,
+    // so `ConnectInfo<SocketAddr>` reaches the handlers as with plain HTTP.
+    let listener = transport::TlsListener::new(listener, &tls)?.tap_io(|_| {});
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),

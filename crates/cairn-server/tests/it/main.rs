@@ -2,10 +2,12 @@
 //! driven over HTTP. `checklist` is the data-driven table (tests/fixtures/checklist.json);
 //! `flows` holds the multi-request scenarios (paging, tokens, restarts, writes, auth caching);
 //! `policy` checks sharing-policy enforcement against tests/fixtures/policy.json; `api` drives the
-//! REST administration API under /api/v1 and checks docs/openapi.json is current.
+//! REST administration API under /api/v1 and checks docs/openapi.json is current; `transport`
+//! covers HTTPS, security headers and body limits on body-less methods.
 
 mod api;
 mod checklist;
 mod flows;
 mod harness;
 mod policy;
+mod transport;

@@ -1,7 +1,7 @@
 //! `cairn serve`: initialize on first start, then serve TAXII 2.1 until SIGINT/SIGTERM.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -24,9 +24,20 @@ pub struct ServeArgs {
     /// Largest page a client may ask for.
     #[arg(long, default_value_t = 1000)]
     pub max_page_size: usize,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key.
+    #[arg(long, env = "CAIRN_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key (PKCS#8, RSA or EC) of --tls-cert.
+    #[arg(long, env = "CAIRN_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // Load the certificate before touching the data directory: a bad path fails fast.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(cairn_server::TlsConfig::from_pem_files(cert, key)?),
+        _ => None,
+    };
     let store = node::open(data_dir).await?;
     let outcome = node::init(store.as_ref()).await?;
     if outcome.created {
@@ -63,9 +74,13 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    println!("Cairn is serving TAXII 2.1 at http://{addr}/taxii2/");
-    tracing::info!(%addr, "listening");
-    cairn_server::serve(listener, app, shutdown_signal()).await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("Cairn is serving TAXII 2.1 at {scheme}://{addr}/taxii2/");
+    tracing::info!(%addr, scheme, "listening");
+    match tls {
+        Some(tls) => cairn_server::serve_tls(listener, tls, app, shutdown_signal()).await?,
+        None => cairn_server::serve(listener, app, shutdown_signal()).await?,
+    }
     eprintln!("stopped");
     Ok(ExitCode::SUCCESS)
 }

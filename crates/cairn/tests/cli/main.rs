@@ -1,3 +1,4 @@
 //! Integration tests of the `cairn` binary, one module per subcommand.
 
 mod match_cmd;
+mod serve_cmd;
