@@ -122,6 +122,36 @@ pub(crate) struct Token {
     pub end: usize,
 }
 
+/// The keyword spelled by `word`, if any.
+fn keyword(word: &[u8]) -> Option<Tok> {
+    if !(2..=10).contains(&word.len()) {
+        return None;
+    }
+    Some(match word {
+        b"AND" => Tok::And,
+        b"OR" => Tok::Or,
+        b"NOT" => Tok::Not,
+        b"FOLLOWEDBY" => Tok::FollowedBy,
+        b"LIKE" => Tok::Like,
+        b"MATCHES" => Tok::Matches,
+        b"ISSUPERSET" => Tok::IsSuperset,
+        b"ISSUBSET" => Tok::IsSubset,
+        b"EXISTS" => Tok::Exists,
+        b"LAST" => Tok::Last,
+        b"IN" => Tok::In,
+        b"START" => Tok::Start,
+        b"STOP" => Tok::Stop,
+        b"SECONDS" => Tok::Seconds,
+        b"true" => Tok::True,
+        b"false" => Tok::False,
+        b"WITHIN" => Tok::Within,
+        b"REPEATS" => Tok::Repeats,
+        b"TIMES" => Tok::Times,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
 const KEYWORDS: &[(&str, Tok)] = &[
     ("AND", Tok::And),
     ("OR", Tok::Or),
@@ -277,52 +307,98 @@ fn ts_lit(b: &[u8], i: usize) -> Option<usize> {
 
 /// Tokenize; whitespace and comments are dropped. Always ends with an `Eof` token.
 pub(crate) fn lex(src: &str) -> Vec<Token> {
-    let b = src.as_bytes();
+    let mut lx = Lexer::new(src);
     let mut out = Vec::with_capacity(src.len() / 4 + 2);
-    let mut i = 0;
-    while i < b.len() {
-        if matches!(b[i], b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C) {
-            i += 1;
-            continue;
+    loop {
+        let t = lx.next_token();
+        out.push(t);
+        if t.kind == Tok::Eof {
+            return out;
         }
-        let c = if b[i] < 0x80 {
-            char::from(b[i])
-        } else {
-            src[i..].chars().next().unwrap_or('\0')
-        };
-        if is_ws(c) {
-            i += c.len_utf8();
-            continue;
-        }
-        if b[i] == b'/'
-            && b.get(i + 1) == Some(&b'*')
-            && let Some(p) = src[i + 2..].find("*/")
-        {
-            i += p + 4;
-            continue;
-        }
-        if b[i] == b'/' && b.get(i + 1) == Some(&b'/') {
-            let n = b[i..]
-                .iter()
-                .take_while(|c| **c != b'\r' && **c != b'\n')
-                .count();
-            i += n;
-            continue;
-        }
-        let (kind, len) = longest(b, i, c);
-        out.push(Token {
-            kind,
-            start: i,
-            end: i + len,
-        });
-        i += len;
     }
-    out.push(Token {
-        kind: Tok::Eof,
-        start: b.len(),
-        end: b.len(),
-    });
-    out
+}
+
+/// Tokens one at a time (the parser needs one token of look-ahead, so no token list is built).
+pub(crate) struct Lexer<'s> {
+    src: &'s str,
+    pos: usize,
+}
+
+impl<'s> Lexer<'s> {
+    pub(crate) fn new(src: &'s str) -> Lexer<'s> {
+        Lexer { src, pos: 0 }
+    }
+
+    /// The next token, whitespace and comments skipped; `Eof` at the end (and after it).
+    pub(crate) fn next_token(&mut self) -> Token {
+        let src = self.src;
+        let b = src.as_bytes();
+        let mut i = self.pos;
+        while i < b.len() {
+            let first = b[i];
+            if matches!(first, b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C) {
+                i += 1;
+                continue;
+            }
+            // Tokens that no longer rule can start with.
+            let single = match first {
+                b'[' => Some(Tok::LBrack),
+                b']' => Some(Tok::RBrack),
+                b'(' => Some(Tok::LParen),
+                b')' => Some(Tok::RParen),
+                b':' => Some(Tok::Colon),
+                b',' => Some(Tok::Comma),
+                b'*' => Some(Tok::Asterisk),
+                b'^' => Some(Tok::Power),
+                _ => None,
+            };
+            if let Some(kind) = single {
+                self.pos = i + 1;
+                return Token {
+                    kind,
+                    start: i,
+                    end: i + 1,
+                };
+            }
+            let c = if first < 0x80 {
+                char::from(first)
+            } else {
+                src[i..].chars().next().unwrap_or('\0')
+            };
+            if first >= 0x80 && is_ws(c) {
+                i += c.len_utf8();
+                continue;
+            }
+            if first == b'/'
+                && b.get(i + 1) == Some(&b'*')
+                && let Some(p) = src[i + 2..].find("*/")
+            {
+                i += p + 4;
+                continue;
+            }
+            if first == b'/' && b.get(i + 1) == Some(&b'/') {
+                let n = b[i..]
+                    .iter()
+                    .take_while(|c| **c != b'\r' && **c != b'\n')
+                    .count();
+                i += n;
+                continue;
+            }
+            let (kind, len) = longest(b, i, c);
+            self.pos = i + len;
+            return Token {
+                kind,
+                start: i,
+                end: i + len,
+            };
+        }
+        self.pos = b.len();
+        Token {
+            kind: Tok::Eof,
+            start: b.len(),
+            end: b.len(),
+        }
+    }
 }
 
 fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
@@ -378,9 +454,9 @@ fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
             offer(Tok::Timestamp, ts_lit(b, i));
         }
         if n2 == n1
-            && let Some((_, t)) = KEYWORDS.iter().find(|(kw, _)| kw.as_bytes() == word)
+            && let Some(t) = keyword(word)
         {
-            offer(*t, Some(n1));
+            offer(t, Some(n1));
         }
         offer(Tok::IdentNoHyphen, Some(n1));
         offer(Tok::IdentHyphen, Some(n2));
@@ -416,4 +492,18 @@ fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
         offer(t, Some(1));
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyword_table_agrees_with_lookup() {
+        for (kw, t) in KEYWORDS {
+            assert_eq!(keyword(kw.as_bytes()), Some(*t));
+        }
+        assert_eq!(keyword(b"ANDX"), None);
+        assert_eq!(keyword(b"and"), None);
+    }
 }

@@ -70,25 +70,35 @@ mod error;
 mod eval;
 mod lexer;
 mod parser;
+mod program;
 mod time;
 mod validate;
+
+use std::sync::OnceLock;
 
 pub use ast::{
     Comparison, ComparisonExpr, ComparisonOp, Literal, ObjectPath, ObservationExpr, PathStep,
     Qualifier, Timestamp,
 };
-pub use compiled::Net;
+pub use compiled::{Net, REGEX_CACHE_SIZE};
 pub use error::{ObservationError, PatternError};
 pub use eval::{MAX_BINDINGS, MAX_PAIRS, Observation, observations_from_bundle};
 pub use parser::MAX_DEPTH;
 pub use time::parse_timestamp;
 
 /// A parsed STIX 2.1 pattern.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Pattern {
-    source: String,
-    root: ObservationExpr,
-    qualifier_issues: Vec<PatternError>,
+    prog: program::Program,
+    /// The public syntax tree, built on first use.
+    tree: OnceLock<ObservationExpr>,
+}
+
+impl PartialEq for Pattern {
+    /// Same pattern text (the tree is a function of it).
+    fn eq(&self, other: &Pattern) -> bool {
+        self.source() == other.source()
+    }
 }
 
 impl Pattern {
@@ -96,11 +106,9 @@ impl Pattern {
     /// [`MAX_DEPTH`] groups or stacked qualifiers is rejected with [`PatternError::TooDeep`]
     /// (the grammar itself has no limit; chains such as `a OR b OR ...` do not count).
     pub fn parse(src: &str) -> Result<Pattern, PatternError> {
-        let p = parser::parse(src)?;
         Ok(Pattern {
-            source: src.to_string(),
-            root: p.root,
-            qualifier_issues: p.qualifier_issues,
+            prog: parser::parse(src)?,
+            tree: OnceLock::new(),
         })
     }
 
@@ -108,8 +116,12 @@ impl Pattern {
     /// is returned (duplicate qualifiers first, then hash values in pattern order).
     pub fn validate(src: &str) -> Result<Pattern, PatternError> {
         let p = Pattern::parse(src)?;
-        let errs = p.semantic_errors();
-        match errs.into_iter().next() {
+        if let Some(e) = p.prog.issues.first() {
+            return Err(e.clone());
+        }
+        let mut hashes = Vec::new();
+        validate::check_hashes(&p.prog, &mut hashes);
+        match hashes.into_iter().next() {
             Some(e) => Err(e),
             None => Ok(p),
         }
@@ -117,39 +129,60 @@ impl Pattern {
 
     /// All semantic problems of a parsed pattern (empty when it is valid).
     pub fn semantic_errors(&self) -> Vec<PatternError> {
-        let mut out = self.qualifier_issues.clone();
-        validate::check_hashes(&self.source, &self.root, &mut out);
+        let mut out = self.prog.issues.clone();
+        validate::check_hashes(&self.prog, &mut out);
         out
     }
 
     /// The pattern text as given.
     pub fn source(&self) -> &str {
-        &self.source
+        self.prog.source()
     }
 
-    /// The syntax tree.
+    /// The syntax tree (built on the first call, then kept).
     pub fn root(&self) -> &ObservationExpr {
-        &self.root
+        self.tree.get_or_init(|| self.prog.observation(0))
     }
 
     /// Regexes this engine cannot compile (the pattern is valid, but such `MATCHES`/`LIKE`
     /// comparisons never hold). Empty for evaluable patterns.
     pub fn unsupported(&self) -> Vec<String> {
         let mut out = Vec::new();
-        eval::collect_unsupported(&self.root, &mut out);
+        for i in self.prog.tests() {
+            let program::Node::Test { comp, op, .. } = self.prog.nodes[i] else {
+                continue;
+            };
+            if comp == 0 {
+                continue;
+            }
+            if let Some(msg) = compiled::regex_error(&self.prog, i + comp as usize) {
+                out.push(format!("{} {}: {msg}", self.prog.path(i), op.as_str()));
+            }
+        }
         out
     }
 
     /// Does the pattern match these observations?
     pub fn matches(&self, observations: &[Observation<'_>]) -> bool {
-        eval::matches(&self.root, observations)
+        eval::matches(&self.prog, observations)
+    }
+
+    /// Does the pattern match the observations of these bundle objects (observed-data SDOs
+    /// and SCOs in any order)? The same as [`observations_from_bundle`] followed by
+    /// [`Pattern::matches`], errors included, without building [`Observation`]s for bundles
+    /// of up to 16 SCOs.
+    pub fn matches_bundle<'a>(
+        &self,
+        objects: impl IntoIterator<Item = &'a serde_json::Value>,
+    ) -> Result<bool, ObservationError> {
+        eval::matches_bundle(&self.prog, objects)
     }
 }
 
 impl std::fmt::Display for Pattern {
     /// The pattern text as given.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.source)
+        f.write_str(self.source())
     }
 }
 
