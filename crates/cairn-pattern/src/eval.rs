@@ -136,7 +136,31 @@ pub(crate) struct Obj<'a> {
 
 impl<'a> Obj<'a> {
     fn of(value: &'a Value) -> Option<Obj<'a>> {
-        let [id, ty] = props(value, ["id", "type"]);
+        let Value::Object(m) = value else {
+            return None;
+        };
+        let (mut id, mut ty) = (None, None);
+        if m.len() > 12 {
+            (id, ty) = (m.get("id"), m.get("type"));
+        } else {
+            for (k, x) in m {
+                match k.as_bytes() {
+                    b"id" => {
+                        id = Some(x);
+                        if ty.is_some() {
+                            break;
+                        }
+                    }
+                    b"type" => {
+                        ty = Some(x);
+                        if id.is_some() {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
         Some(Obj {
             id: id?.as_str()?,
             ty: ty.and_then(Value::as_str).unwrap_or(""),
@@ -268,6 +292,37 @@ impl<'a> Observation<'a> {
     }
 }
 
+/// `first_observed`, `last_observed`, `number_observed` and `object_refs`, in one pass over a
+/// small object.
+fn od_props(v: &Value) -> [Option<&Value>; 4] {
+    let Value::Object(m) = v else {
+        return [None; 4];
+    };
+    if m.len() > 12 {
+        return props(
+            v,
+            [
+                "first_observed",
+                "last_observed",
+                "number_observed",
+                "object_refs",
+            ],
+        );
+    }
+    let mut out = [None; 4];
+    for (k, x) in m {
+        let i = match k.as_bytes() {
+            b"first_observed" => 0,
+            b"last_observed" => 1,
+            b"number_observed" => 2,
+            b"object_refs" => 3,
+            _ => continue,
+        };
+        out[i] = Some(x);
+    }
+    out
+}
+
 /// `first_observed`, `last_observed`, `number_observed` and `object_refs` of an observed-data,
 /// checked.
 fn od_fields(observed_data: &Value) -> Result<(i128, i128, u64, &[Value]), ObservationError> {
@@ -277,15 +332,7 @@ fn od_fields(observed_data: &Value) -> Result<(i128, i128, u64, &[Value]), Obser
             .unwrap_or("")
             .to_string()
     };
-    let [first, last, number, refs] = props(
-        observed_data,
-        [
-            "first_observed",
-            "last_observed",
-            "number_observed",
-            "object_refs",
-        ],
-    );
+    let [first, last, number, refs] = od_props(observed_data);
     let ts = |property: &'static str, v: Option<&Value>| -> Result<i128, ObservationError> {
         let s = v
             .and_then(Value::as_str)
@@ -410,22 +457,26 @@ impl<'a> ObsView<'a> for View<'_, 'a> {
         self.objs
     }
     fn resolve(&self, id: &str) -> Option<&'a Value> {
-        self.objs.iter().find(|o| o.id == id).map(|o| o.value)
+        self.objs
+            .iter()
+            .find(|o| same_id(o.id, id))
+            .map(|o| o.value)
     }
 }
 
 /// The pattern against the objects of a bundle, as `observations_from_bundle` followed by
 /// `matches` decides (the same errors, the same result), without building `Observation`s for
 /// small bundles: the objects of every observation go into one buffer on the stack.
-pub(crate) fn matches_bundle<'a>(
-    p: &Program,
-    objects: impl IntoIterator<Item = &'a Value>,
-) -> Result<bool, ObservationError> {
+pub(crate) fn matches_bundle<'a, I>(p: &Program, objects: I) -> Result<bool, ObservationError>
+where
+    I: IntoIterator<Item = &'a Value>,
+    I::IntoIter: Clone,
+{
+    let objects = objects.into_iter();
+    let all = objects.clone();
     let mut scos: SmallVec<[Obj<'a>; 16]> = SmallVec::new();
     let mut ods: SmallVec<[&'a Value; 4]> = SmallVec::new();
-    let mut all: SmallVec<[&'a Value; 24]> = SmallVec::new();
     for o in objects {
-        all.push(o);
         match Obj::of(o) {
             Some(obj) if obj.ty == "observed-data" => ods.push(o),
             Some(obj) => scos.push(obj),
@@ -446,7 +497,7 @@ pub(crate) fn matches_bundle<'a>(
         for r in refs {
             let Some(o) = r
                 .as_str()
-                .and_then(|id| scos.iter().rev().find(|o| o.id == id))
+                .and_then(|id| scos.iter().rev().find(|o| same_id(o.id, id)))
             else {
                 continue;
             };
@@ -475,6 +526,12 @@ pub(crate) fn matches_bundle<'a>(
         })
         .collect();
     Ok(matches(p, &views))
+}
+
+/// `a == b`, looking first at the last byte (ids of one type share their start).
+#[inline]
+fn same_id(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().last() == b.as_bytes().last() && a == b
 }
 
 // ---------------------------------------------------------------------------------------
@@ -805,8 +862,8 @@ fn observation_matches<'a, O: ObsView<'a>>(p: &Program, i: usize, obs: &O) -> bo
 // ---------------------------------------------------------------------------------------
 // Observation expressions
 
-/// Instances bound, as (observation index, count) sorted by index.
-type Binding = Vec<(u32, u64)>;
+/// Instances bound, as (observation index, count) sorted by index (inline up to two).
+type Binding = SmallVec<[(u32, u64); 2]>;
 
 struct Ctx<'o, 'p, O> {
     p: &'p Program,
@@ -838,7 +895,7 @@ impl<'a, O: ObsView<'a>> Ctx<'_, '_, O> {
     }
 
     fn add(&self, x: &Binding, y: &Binding) -> Option<Binding> {
-        let mut z = Vec::with_capacity(x.len() + y.len());
+        let mut z = Binding::with_capacity(x.len() + y.len());
         let (mut i, mut j) = (0, 0);
         while i < x.len() || j < y.len() {
             let (idx, n) = match (x.get(i), y.get(j)) {
@@ -882,7 +939,7 @@ impl<'a, O: ObsView<'a>> Ctx<'_, '_, O> {
         idx.dedup();
         let fill = |run: &mut dyn Iterator<Item = u32>| -> Option<Binding> {
             let mut need = k;
-            let mut z: Binding = Vec::new();
+            let mut z = Binding::new();
             for i in run {
                 let take = self.obs[i as usize].count().min(need);
                 z.push((i, take));
@@ -924,7 +981,7 @@ impl<'a, O: ObsView<'a>> Ctx<'_, '_, O> {
                 .iter()
                 .enumerate()
                 .filter(|(_, o)| o.count() >= 1 && observation_matches(p, e, *o))
-                .map(|(i, _)| vec![(i as u32, 1)])
+                .map(|(i, _)| smallvec::smallvec![(i as u32, 1)])
                 .take(MAX_BINDINGS)
                 .collect(),
             Node::OOr { .. } => {

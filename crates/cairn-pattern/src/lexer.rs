@@ -250,10 +250,7 @@ fn str_lit(b: &[u8], i: usize) -> Option<usize> {
     }
     let mut j = i + 1;
     loop {
-        j += b
-            .get(j..)?
-            .iter()
-            .position(|c| *c == b'\'' || *c == b'\\')?;
+        j += memchr::memchr2(b'\'', b'\\', b.get(j..)?)?;
         match b[j] {
             b'\'' => return Some(j + 1 - i),
             _ => match b.get(j + 1)? {
@@ -401,7 +398,58 @@ impl<'s> Lexer<'s> {
     }
 }
 
+/// Bytes that continue an identifier (`[A-Za-z0-9_]`).
+const fn ident_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'_';
+        c += 1;
+    }
+    t
+}
+
+static IDENT: [bool; 256] = ident_table();
+
+/// The token at `i` (not whitespace or a comment): the longest match, ties to the rule
+/// listed first in the grammar. `c` is the character at `i`.
 fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
+    let first = b[i];
+    if first.is_ascii_alphabetic() || first == b'_' {
+        return word(b, i);
+    }
+    match first {
+        b'\'' => {
+            return match str_lit(b, i) {
+                Some(n) => (Tok::Str, n),
+                None => (Tok::Quote, 1),
+            };
+        }
+        b'=' => return (Tok::Eq, if b.get(i + 1) == Some(&b'=') { 2 } else { 1 }),
+        b'!' => {
+            return if b.get(i + 1) == Some(&b'=') {
+                (Tok::Neq, 2)
+            } else {
+                (Tok::Invalid, 1)
+            };
+        }
+        b'<' => {
+            return match b.get(i + 1) {
+                Some(b'>') => (Tok::Neq, 2),
+                Some(b'=') => (Tok::Le, 2),
+                _ => (Tok::Lt, 1),
+            };
+        }
+        b'>' => {
+            return if b.get(i + 1) == Some(&b'=') {
+                (Tok::Ge, 2)
+            } else {
+                (Tok::Gt, 1)
+            };
+        }
+        _ => {}
+    }
     let mut best: (Tok, usize) = (Tok::Invalid, c.len_utf8());
     let mut best_len = 0usize;
     let mut offer = |t: Tok, l: Option<usize>| {
@@ -412,7 +460,6 @@ fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
             best = (t, l);
         }
     };
-    let first = b[i];
     if first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.') {
         let sign = |s: u8| -> Option<usize> { (first == s).then_some(1) };
         offer(
@@ -427,71 +474,64 @@ fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
         );
         offer(Tok::FloatPos, float_body(b, i + plus).map(|n| n + plus));
     }
-    match first {
-        b'h' => offer(Tok::Hex, hex_lit(b, i)),
-        b'b' => offer(Tok::Binary, bin_lit(b, i)),
-        b'\'' => offer(Tok::Str, str_lit(b, i)),
-        _ => {}
-    }
-    if first.is_ascii_alphabetic() || first == b'_' {
-        let n1 = b[i..]
-            .iter()
-            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-            .count();
-        let n2 = n1
-            + b[i + n1..]
-                .iter()
-                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_' || **c == b'-')
-                .count();
-        // `true`/`false` and the keywords are words of letters: as a prefix of a longer
-        // identifier they lose to it, so only a whole word can be one of them (`Bool` is
-        // listed before the `true`/`false` keywords and wins the tie).
-        let word = &b[i..i + n1];
-        if n2 == n1 && (word == b"true" || word == b"false") {
-            offer(Tok::Bool, Some(n1));
-        }
-        if first == b't' {
-            offer(Tok::Timestamp, ts_lit(b, i));
-        }
-        if n2 == n1
-            && let Some(t) = keyword(word)
-        {
-            offer(t, Some(n1));
-        }
-        offer(Tok::IdentNoHyphen, Some(n1));
-        offer(Tok::IdentHyphen, Some(n2));
-        return best;
-    }
-    match (first, b.get(i + 1)) {
-        (b'=', Some(b'=')) => offer(Tok::Eq, Some(2)),
-        (b'!', Some(b'=')) | (b'<', Some(b'>')) => offer(Tok::Neq, Some(2)),
-        (b'<', Some(b'=')) => offer(Tok::Le, Some(2)),
-        (b'>', Some(b'=')) => offer(Tok::Ge, Some(2)),
-        _ => {}
-    }
-    let single = match b[i] {
-        b'=' => Some(Tok::Eq),
-        b'<' => Some(Tok::Lt),
-        b'>' => Some(Tok::Gt),
-        b'\'' => Some(Tok::Quote),
-        b':' => Some(Tok::Colon),
+    let single = match first {
         b'.' => Some(Tok::Dot),
-        b',' => Some(Tok::Comma),
-        b')' => Some(Tok::RParen),
-        b'(' => Some(Tok::LParen),
-        b']' => Some(Tok::RBrack),
-        b'[' => Some(Tok::LBrack),
         b'+' => Some(Tok::Plus),
         b'-' => Some(Tok::Hyphen),
-        b'^' => Some(Tok::Power),
         b'/' => Some(Tok::Divide),
+        b'[' => Some(Tok::LBrack),
+        b']' => Some(Tok::RBrack),
+        b'(' => Some(Tok::LParen),
+        b')' => Some(Tok::RParen),
+        b':' => Some(Tok::Colon),
+        b',' => Some(Tok::Comma),
         b'*' => Some(Tok::Asterisk),
+        b'^' => Some(Tok::Power),
         _ => None,
     };
     if let Some(t) = single {
         offer(t, Some(1));
     }
     best
+}
+
+/// A token starting with a letter or `_`: `h''`, `b''` and `t''` literals, `true`/`false`,
+/// keywords and identifiers.
+fn word(b: &[u8], i: usize) -> (Tok, usize) {
+    let first = b[i];
+    if b.get(i + 1) == Some(&b'\'') {
+        // A one-letter identifier, unless a literal of this letter is longer.
+        let lit = match first {
+            b'h' => hex_lit(b, i).map(|n| (Tok::Hex, n)),
+            b'b' => bin_lit(b, i).map(|n| (Tok::Binary, n)),
+            b't' => ts_lit(b, i).map(|n| (Tok::Timestamp, n)),
+            _ => None,
+        };
+        return lit.unwrap_or((Tok::IdentNoHyphen, 1));
+    }
+    let mut j = i + 1;
+    while j < b.len() && IDENT[usize::from(b[j])] {
+        j += 1;
+    }
+    let n1 = j - i;
+    let mut k = j;
+    while k < b.len() && (IDENT[usize::from(b[k])] || b[k] == b'-') {
+        k += 1;
+    }
+    if k > j {
+        return (Tok::IdentHyphen, k - i);
+    }
+    // `true`/`false` and the keywords are words of letters: as a prefix of a longer
+    // identifier they lose to it, so only a whole word can be one of them (`Bool` is listed
+    // before the `true`/`false` keywords and wins the tie).
+    let w = &b[i..j];
+    if w == b"true" || w == b"false" {
+        return (Tok::Bool, n1);
+    }
+    match keyword(w) {
+        Some(t) => (t, n1),
+        None => (Tok::IdentNoHyphen, n1),
+    }
 }
 
 #[cfg(test)]

@@ -171,10 +171,11 @@ impl Pattern {
     /// and SCOs in any order)? The same as [`observations_from_bundle`] followed by
     /// [`Pattern::matches`], errors included, without building [`Observation`]s for bundles
     /// of up to 16 SCOs.
-    pub fn matches_bundle<'a>(
-        &self,
-        objects: impl IntoIterator<Item = &'a serde_json::Value>,
-    ) -> Result<bool, ObservationError> {
+    pub fn matches_bundle<'a, I>(&self, objects: I) -> Result<bool, ObservationError>
+    where
+        I: IntoIterator<Item = &'a serde_json::Value>,
+        I::IntoIter: Clone,
+    {
         eval::matches_bundle(&self.prog, objects)
     }
 }

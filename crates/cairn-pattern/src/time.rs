@@ -25,45 +25,91 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 /// Returns `None` for anything else, including dates that do not exist (`2023-02-30`).
 pub fn parse_timestamp(s: &str) -> Option<i128> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[b.len() - 1] != b'Z' {
-        return None;
-    }
-    // Two ASCII digits at `i` (the length check above keeps every index below in range).
-    let d2 = |i: usize| -> Option<i64> {
-        let (h, l) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
-        (h <= 9 && l <= 9).then(|| i64::from(h) * 10 + i64::from(l))
-    };
-    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (y, mo, d, h, mi, se) = (
-        d2(0)? * 100 + d2(2)?,
-        d2(5)?,
-        d2(8)?,
-        d2(11)?,
-        d2(14)?,
-        d2(17)?,
-    );
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60
+    let n = b.len();
+    if n < 20
+        || b[n - 1] != b'Z'
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
     {
         return None;
     }
-    let rest = &b[19..b.len() - 1];
+    // The length check above keeps every index below in range.
+    let d = |i: usize| i64::from(b[i].wrapping_sub(b'0'));
+    let ds = [
+        d(0),
+        d(1),
+        d(2),
+        d(3),
+        d(5),
+        d(6),
+        d(8),
+        d(9),
+        d(11),
+        d(12),
+        d(14),
+        d(15),
+        d(17),
+        d(18),
+    ];
+    if ds.iter().any(|x| *x > 9) {
+        return None;
+    }
+    let y = ds[0] * 1000 + ds[1] * 100 + ds[2] * 10 + ds[3];
+    let (mo, dd, h, mi, se) = (
+        ds[4] * 10 + ds[5],
+        ds[6] * 10 + ds[7],
+        ds[8] * 10 + ds[9],
+        ds[10] * 10 + ds[11],
+        ds[12] * 10 + ds[13],
+    );
+    if !(1..=12).contains(&mo)
+        || dd < 1
+        || dd > days_in_month(y, mo)
+        || h > 23
+        || mi > 59
+        || se > 60
+    {
+        return None;
+    }
+    let rest = &b[19..n - 1];
     let mut frac: i64 = 0;
     if !rest.is_empty() {
-        if rest[0] != b'.' || rest.len() < 2 || !rest[1..].iter().all(u8::is_ascii_digit) {
+        if rest[0] != b'.' || rest.len() < 2 {
             return None;
         }
-        let mut scale = 100_000_000i64;
-        for c in rest[1..].iter().take(9) {
-            frac += i64::from(c - b'0') * scale;
-            scale /= 10;
+        let mut used = 0;
+        for &c in &rest[1..] {
+            let v = c.wrapping_sub(b'0');
+            if v > 9 {
+                return None;
+            }
+            if used < 9 {
+                frac = frac * 10 + i64::from(v);
+                used += 1;
+            }
         }
+        frac *= POW10[9 - used];
     }
-    let days = days_from_civil(y, mo, d);
+    let days = days_from_civil(y, mo, dd);
     let secs = days * 86_400 + h * 3600 + mi * 60 + se;
     Some(i128::from(secs) * 1_000_000_000 + i128::from(frac))
 }
+
+const POW10: [i64; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
 
 #[cfg(test)]
 mod tests {
