@@ -132,12 +132,13 @@ fn build_bytes(source: &str) -> Option<Arc<regex::bytes::Regex>> {
 }
 
 fn is_latin1(s: &str) -> bool {
-    s.chars().all(|c| (c as u32) < 256)
+    s.is_ascii() || s.chars().all(|c| (c as u32) < 256)
 }
 
 /// `s` in NFC: the same span when it already is, else a normalized copy appended to the text.
 fn nfc_span(prog: &mut Program, s: Span) -> Span {
-    if is_nfc_quick(prog.str(s).chars()) == IsNormalized::Yes {
+    let text = prog.str(s);
+    if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
         return s;
     }
     let normalized: String = prog.str(s).nfc().collect();

@@ -464,6 +464,11 @@ impl<'a> ObsView<'a> for View<'_, 'a> {
     }
 }
 
+/// Bundles of up to this many SCOs (and observations of up to this many objects) are
+/// evaluated by `matches_bundle` with linear id lookups, larger ones through `Observation`s
+/// with hash indexes.
+const LINEAR_UP_TO: usize = 48;
+
 /// The pattern against the objects of a bundle, as `observations_from_bundle` followed by
 /// `matches` decides (the same errors, the same result), without building `Observation`s for
 /// small bundles: the objects of every observation go into one buffer on the stack.
@@ -475,25 +480,28 @@ where
     let objects = objects.into_iter();
     let all = objects.clone();
     let mut scos: SmallVec<[Obj<'a>; 16]> = SmallVec::new();
-    let mut ods: SmallVec<[&'a Value; 4]> = SmallVec::new();
+    // Each observed-data with itself as an object (when it has an id).
+    let mut ods: SmallVec<[(&'a Value, Option<Obj<'a>>); 4]> = SmallVec::new();
     for o in objects {
         match Obj::of(o) {
-            Some(obj) if obj.ty == "observed-data" => ods.push(o),
+            Some(obj) if obj.ty == "observed-data" => ods.push((o, Some(obj))),
             Some(obj) => scos.push(obj),
-            None if o.get("type").and_then(Value::as_str) == Some("observed-data") => ods.push(o),
+            None if o.get("type").and_then(Value::as_str) == Some("observed-data") => {
+                ods.push((o, None));
+            }
             None => {}
         }
     }
-    if scos.len() > INDEX_FROM {
+    if scos.len() > LINEAR_UP_TO {
         let obs = observations_from_bundle(all)?;
         return Ok(matches(p, &obs));
     }
     let mut buf: SmallVec<[Obj<'a>; 24]> = SmallVec::new();
     let mut heads: SmallVec<[(i128, i128, u64, usize, usize); 4]> = SmallVec::new();
-    for &od in &ods {
+    for &(od, me) in &ods {
         let (first, last, n, refs) = od_fields(od)?;
         let start = buf.len();
-        buf.extend(Obj::of(od));
+        buf.extend(me);
         for r in refs {
             let Some(o) = r
                 .as_str()
@@ -509,7 +517,7 @@ where
                 None => buf.push(*o),
             }
         }
-        if buf.len() - start > INDEX_FROM {
+        if buf.len() - start > LINEAR_UP_TO {
             // Large observations get an index: leave them to the general path.
             let obs = observations_from_bundle(all)?;
             return Ok(matches(p, &obs));
@@ -865,14 +873,17 @@ fn observation_matches<'a, O: ObsView<'a>>(p: &Program, i: usize, obs: &O) -> bo
 /// Instances bound, as (observation index, count) sorted by index (inline up to two).
 type Binding = SmallVec<[(u32, u64); 2]>;
 
+/// Candidate bindings of a sub-expression (inline up to four).
+type Bindings = SmallVec<[Binding; 4]>;
+
 struct Ctx<'o, 'p, O> {
     p: &'p Program,
     obs: &'o [O],
 }
 
 impl<'a, O: ObsView<'a>> Ctx<'_, '_, O> {
-    fn combine(&self, a: &[Binding], b: &[Binding], followed_by: bool) -> Vec<Binding> {
-        let mut out = Vec::new();
+    fn combine(&self, a: &[Binding], b: &[Binding], followed_by: bool) -> Bindings {
+        let mut out = Bindings::new();
         let mut pairs = 0usize;
         for x in a {
             for y in b {
@@ -930,7 +941,7 @@ impl<'a, O: ObsView<'a>> Ctx<'_, '_, O> {
     /// too large: for each run of matched observations in time order, the binding that fills
     /// `k` instances from the run's start (and one filling from its end). Every binding
     /// produced is valid; the ones with the shortest time spans are among them.
-    fn repeats_in_windows(&self, base: &[Binding], k: u64) -> Vec<Binding> {
+    fn repeats_in_windows(&self, base: &[Binding], k: u64) -> Bindings {
         let mut idx: Vec<u32> = base.iter().map(|b| b[0].0).collect();
         idx.sort_by_key(|i| {
             let o = &self.obs[*i as usize];
@@ -951,7 +962,7 @@ impl<'a, O: ObsView<'a>> Ctx<'_, '_, O> {
             }
             None
         };
-        let mut out = Vec::new();
+        let mut out = Bindings::new();
         for start in 0..idx.len() {
             out.extend(fill(&mut idx[start..].iter().copied()));
             out.extend(fill(&mut idx[..=start].iter().rev().copied()));
@@ -973,7 +984,7 @@ impl<'a, O: ObsView<'a>> Ctx<'_, '_, O> {
             .unwrap_or(i128::MAX)
     }
 
-    fn eval(&self, e: usize) -> Vec<Binding> {
+    fn eval(&self, e: usize) -> Bindings {
         let p = self.p;
         match p.nodes[e] {
             Node::Bracket { .. } => self
@@ -985,7 +996,7 @@ impl<'a, O: ObsView<'a>> Ctx<'_, '_, O> {
                 .take(MAX_BINDINGS)
                 .collect(),
             Node::OOr { .. } => {
-                let mut out = Vec::new();
+                let mut out = Bindings::new();
                 for x in p.operands(e) {
                     out.extend(self.eval(x));
                 }
@@ -993,7 +1004,7 @@ impl<'a, O: ObsView<'a>> Ctx<'_, '_, O> {
             }
             Node::OAnd { .. } | Node::OFollowedBy { .. } => {
                 let followed_by = matches!(p.nodes[e], Node::OFollowedBy { .. });
-                let mut acc = Vec::new();
+                let mut acc = Bindings::new();
                 for (i, x) in p.operands(e).enumerate() {
                     let b = self.eval(x);
                     acc = if i == 0 {
@@ -1011,10 +1022,10 @@ impl<'a, O: ObsView<'a>> Ctx<'_, '_, O> {
                 let (Node::Ts { nanos: s, .. }, Node::Ts { nanos: t, .. }) =
                     (p.nodes[e + 1], p.nodes[e + 2])
                 else {
-                    return Vec::new();
+                    return Bindings::new();
                 };
                 if s == NO_INSTANT || t == NO_INSTANT || s >= t {
-                    return Vec::new();
+                    return Bindings::new();
                 }
                 let mut v = self.eval(e + 3);
                 v.retain(|b| {
@@ -1027,7 +1038,7 @@ impl<'a, O: ObsView<'a>> Ctx<'_, '_, O> {
             }
             Node::Within { nanos, .. } => {
                 if nanos <= 0 {
-                    return Vec::new();
+                    return Bindings::new();
                 }
                 let mut v = self.eval(e + 1);
                 v.retain(|b| self.max_first(b) - self.min_last(b) <= nanos);
@@ -1036,20 +1047,20 @@ impl<'a, O: ObsView<'a>> Ctx<'_, '_, O> {
             Node::Repeats { n, .. } => {
                 let mut k = n;
                 if k == 0 {
-                    return Vec::new();
+                    return Bindings::new();
                 }
                 let mut base = self.eval(e + 1);
                 // k disjoint bindings need at least k instances.
                 let cap: u128 = self.obs.iter().map(|o| u128::from(o.count())).sum();
                 if u128::from(k) > cap {
-                    return Vec::new();
+                    return Bindings::new();
                 }
                 if base.iter().all(|b| b.len() == 1 && b[0].1 == 1)
                     && compositions_exceed(k, base.len() as u64, MAX_BINDINGS as u64)
                 {
                     return self.repeats_in_windows(&base, k);
                 }
-                let mut acc: Option<Vec<Binding>> = None;
+                let mut acc: Option<Bindings> = None;
                 loop {
                     if k & 1 == 1 {
                         acc = Some(match acc {
@@ -1058,14 +1069,14 @@ impl<'a, O: ObsView<'a>> Ctx<'_, '_, O> {
                         });
                     }
                     k >>= 1;
-                    if k == 0 || acc.as_ref().is_some_and(Vec::is_empty) {
+                    if k == 0 || acc.as_ref().is_some_and(|a| a.is_empty()) {
                         break;
                     }
                     base = self.combine(&base, &base, false);
                 }
                 acc.unwrap_or_default()
             }
-            _ => Vec::new(),
+            _ => Bindings::new(),
         }
     }
 }
@@ -1090,7 +1101,7 @@ fn compositions_exceed(k: u64, m: u64, limit: u64) -> bool {
 }
 
 /// Drop duplicates and bindings that bind a superset of another binding's instances.
-fn minimize(mut v: Vec<Binding>) -> Vec<Binding> {
+fn minimize(mut v: Bindings) -> Bindings {
     let size = |b: &Binding| b.iter().map(|x| x.1).sum::<u64>();
     v.sort_by(|a, b| size(a).cmp(&size(b)).then_with(|| a.cmp(b)));
     v.dedup();
@@ -1098,7 +1109,7 @@ fn minimize(mut v: Vec<Binding>) -> Vec<Binding> {
         v.truncate(MAX_BINDINGS);
         return v;
     }
-    let mut out: Vec<Binding> = Vec::with_capacity(v.len());
+    let mut out = Bindings::with_capacity(v.len());
     for b in v {
         if !out.iter().any(|m| dominated_by(&b, m)) {
             out.push(b);

@@ -8,21 +8,29 @@
 //!   (hash values per hash type, one qualifier type per bracketed expression).
 //! * [`PatternError`]: why a pattern was rejected, with the byte offset, line/column and what
 //!   the grammar expected there.
-//! * The public syntax tree, built for compiled matchers as much as for the evaluator:
-//!   [`ObservationExpr`] (`[..]`, `AND`, `OR`, `FOLLOWEDBY`, qualified), [`ComparisonExpr`]
-//!   (`AND`/`OR` inside brackets), [`Comparison`] `{ path, op, negated, literal }`,
-//!   [`ObjectPath`] (`object_type` + [`PathStep`]s), [`Literal`], [`Qualifier`],
-//!   [`Timestamp`]. Precedence and grouping are resolved in the tree shape; string escapes,
-//!   `h''`/`b''` and `t''` literals are decoded. `LIKE` wildcards are prepared at parse time;
-//!   a `MATCHES` regex that is only literal text (`^abc$`, `^(a|b)$`, `(?i)xyz`, ...) is
-//!   answered by string comparison without a regex engine, any other is compiled on first use
-//!   and kept (without Unicode for ASCII values when that decides the same, which is far
-//!   cheaper to build). This is private state inside [`Comparison`]; a [`Pattern`] is
-//!   `Send + Sync` and can be shared between threads.
+//! * Inside, a pattern is one flat vector of nodes over one text buffer (the source and the
+//!   decoded strings), written by the parser as it reads tokens, so parsing allocates a
+//!   handful of buffers rather than a `String` or `Vec` per node; the evaluator reads that
+//!   form. Precedence and grouping are resolved; string escapes, `h''`/`b''` and `t''`
+//!   literals are decoded. `LIKE` patterns are put in NFC at parse time; a `MATCHES` regex
+//!   that is only literal text (`^abc$`, `^(a|b)$`, `(?i)xyz`, ...) is answered by string
+//!   comparison without a regex engine, any other is compiled on first use and kept with the
+//!   pattern (without Unicode for ASCII values when that decides the same, which is far
+//!   cheaper to build), and compiled regexes are shared through a bounded process-wide cache
+//!   ([`REGEX_CACHE_SIZE`] entries, oldest dropped first; compiled regexes only, never match
+//!   results). A [`Pattern`] is `Send + Sync` and can be shared between threads.
+//! * The public syntax tree, for compiled matchers and other analyses, built from that form
+//!   on the first call of [`Pattern::root`] and then kept: [`ObservationExpr`] (`[..]`,
+//!   `AND`, `OR`, `FOLLOWEDBY`, qualified), [`ComparisonExpr`] (`AND`/`OR` inside brackets),
+//!   [`Comparison`] `{ path, op, negated, literal, literal_span }`, [`ObjectPath`]
+//!   (`object_type` + [`PathStep`]s), [`Literal`], [`Qualifier`], [`Timestamp`].
 //! * [`Observation`]: one observed-data SDO as the evaluator sees it: `first_observed`,
 //!   `last_observed` (nanoseconds), `number_observed` and its SCOs (borrowed
 //!   `serde_json::Value`s, by id). [`observations_from_bundle`] builds them from bundle objects.
-//! * [`Pattern::matches`] evaluates a pattern against a slice of observations.
+//! * [`Pattern::matches`] evaluates a pattern against a slice of observations;
+//!   [`Pattern::matches_bundle`] against the objects of a bundle directly (the same result and
+//!   errors as [`observations_from_bundle`] followed by [`Pattern::matches`], without building
+//!   [`Observation`]s for small bundles).
 //!
 //! # Evaluation semantics (STIX 2.1 Part 5, as the OASIS stix2-matcher applies it)
 //!
@@ -170,7 +178,7 @@ impl Pattern {
     /// Does the pattern match the observations of these bundle objects (observed-data SDOs
     /// and SCOs in any order)? The same as [`observations_from_bundle`] followed by
     /// [`Pattern::matches`], errors included, without building [`Observation`]s for bundles
-    /// of up to 16 SCOs.
+    /// of up to 48 SCOs.
     pub fn matches_bundle<'a, I>(&self, objects: I) -> Result<bool, ObservationError>
     where
         I: IntoIterator<Item = &'a serde_json::Value>,

@@ -484,20 +484,21 @@ impl<'s> Parser<'s> {
     /// The value of a string literal token: its inner text, or its unescaped copy.
     fn string(&mut self, t: Token) -> Span {
         let inner = &self.src[t.start + 1..t.end - 1];
-        if !inner.contains('\\') {
+        if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
             return span(t.start + 1, t.end - 1);
         }
         let start = self.prog.text.len();
-        let mut chars = inner.chars();
-        while let Some(c) = chars.next() {
-            if c == '\\' {
-                if let Some(n) = chars.next() {
-                    self.prog.text.push(n);
-                }
-            } else {
+        // The lexer only lets `\\` and `\'` through: each backslash escapes the next byte.
+        let mut rest = inner;
+        while let Some(at) = memchr::memchr(b'\\', rest.as_bytes()) {
+            self.prog.text.push_str(&rest[..at]);
+            let escaped = rest[at + 1..].chars().next();
+            if let Some(c) = escaped {
                 self.prog.text.push(c);
             }
+            rest = &rest[at + 1 + escaped.map_or(0, char::len_utf8)..];
         }
+        self.prog.text.push_str(rest);
         span(start, self.prog.text.len())
     }
 
