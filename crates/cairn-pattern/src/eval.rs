@@ -497,11 +497,15 @@ where
         return Ok(matches(p, &obs));
     }
     let mut buf: SmallVec<[Obj<'a>; 24]> = SmallVec::new();
-    let mut heads: SmallVec<[(i128, i128, u64, usize, usize); 4]> = SmallVec::new();
+    // Per observation: first, last, count and its range of `buf`.
+    type Head = (i128, i128, u64, usize, usize);
+    let mut heads: SmallVec<[Head; 4]> = SmallVec::new();
     for &(od, me) in &ods {
         let (first, last, n, refs) = od_fields(od)?;
         let start = buf.len();
-        buf.extend(me);
+        if let Some(me) = me {
+            buf.push(me);
+        }
         for r in refs {
             let Some(o) = r
                 .as_str()
@@ -524,15 +528,15 @@ where
         }
         heads.push((first, last, n, start, buf.len()));
     }
-    let views: SmallVec<[View<'_, 'a>; 4]> = heads
-        .iter()
-        .map(|&(first, last, count, s, e)| View {
+    let mut views: SmallVec<[View<'_, 'a>; 4]> = SmallVec::new();
+    for &(first, last, count, s, e) in &heads {
+        views.push(View {
             first,
             last,
             count,
             objs: &buf[s..e],
-        })
-        .collect();
+        });
+    }
     Ok(matches(p, &views))
 }
 

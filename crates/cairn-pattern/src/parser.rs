@@ -174,11 +174,12 @@ impl<'s> Parser<'s> {
     }
 
     /// `first (sep next)*`: one operand stays as it is, two or more get an n-ary node.
+    #[inline(always)]
     fn chain(
         &mut self,
         sep: Tok,
-        operand: fn(&mut Self) -> Result<(), PatternError>,
-        make: fn(u32) -> Node,
+        mut operand: impl FnMut(&mut Self) -> Result<(), PatternError>,
+        make: impl FnOnce(u32) -> Node,
     ) -> Result<(), PatternError> {
         let at = self.prog.nodes.len();
         operand(self)?;
