@@ -326,6 +326,22 @@ fn od_props(v: &Value) -> [Option<&Value>; 4] {
 /// `first_observed`, `last_observed`, `number_observed` and `object_refs` of an observed-data,
 /// checked.
 fn od_fields(observed_data: &Value) -> Result<(i128, i128, u64, &[Value]), ObservationError> {
+    let [first, last, number, refs] = od_props(observed_data);
+    let ts = |v: Option<&Value>| v.and_then(Value::as_str).and_then(parse_timestamp);
+    if let (Some(f), Some(l), Some(n), Some(r)) = (
+        ts(first),
+        ts(last),
+        number.and_then(Value::as_u64).filter(|n| *n >= 1),
+        refs.and_then(Value::as_array),
+    ) {
+        return Ok((f, l, n, r));
+    }
+    od_error(observed_data)
+}
+
+/// Why `od_fields` refuses an observed-data: the first property that is wrong.
+#[cold]
+fn od_error(observed_data: &Value) -> Result<(i128, i128, u64, &[Value]), ObservationError> {
     let id = || {
         prop(observed_data, "id")
             .and_then(Value::as_str)
