@@ -8,13 +8,16 @@
 # Three comparisons, all on the same cases in one run, each side timed as the best of $RUNS
 # passes over all cases:
 #   * compile + evaluate, per case, with the corpus already parsed into JSON values on both
-#     sides. Cairn: Pattern::parse + observations_from_bundle + Pattern::matches
-#     (examples/corpus_eval.rs). stix2-matcher: match(pattern, [bundle]) (parses the pattern,
-#     builds the observations from the bundle, evaluates).
-#   * evaluate only, patterns compiled beforehand. Cairn: observations_from_bundle +
-#     Pattern::matches. stix2-matcher: Pattern(...).match([bundle]). On both sides MATCHES
-#     regexes compiled in an earlier pass may be reused (Cairn keeps them in the parsed pattern;
-#     stix2-matcher calls re.compile, which has a module-level cache).
+#     sides. Cairn: Pattern::parse + Pattern::matches_bundle (takes the observations from the
+#     bundle objects, then evaluates; examples/corpus_eval.rs). stix2-matcher:
+#     match(pattern, [bundle]) (parses the pattern, builds the observations from the bundle,
+#     evaluates).
+#   * evaluate only, patterns compiled beforehand. Cairn: Pattern::matches_bundle.
+#     stix2-matcher: Pattern(...).match([bundle]). On both sides MATCHES regexes compiled
+#     earlier may be reused: Cairn keeps them in the parsed pattern and in a process-wide cache
+#     of 512 compiled regexes, oldest first out; stix2-matcher calls re.compile, whose
+#     module-level cache is 512 entries, oldest first out (Python 3.11). Match results are
+#     never kept.
 #   * the `cairn pattern eval` CLI end to end (process start, JSON parsing of every case,
 #     writing results) against stix2-matcher's match() calls only.
 set -euo pipefail

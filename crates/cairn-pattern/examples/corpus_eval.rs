@@ -1,7 +1,8 @@
 //! Times pattern evaluation in-process over the match corpus, the way the reference matcher is
 //! timed in `bench/pattern_vs_stix2matcher.sh`: the corpus is parsed into JSON values first, then
-//! the loop is timed. Prints two lines: `parse+eval NS` (compile the pattern, build the
-//! observations, evaluate) and `eval NS` (patterns compiled beforehand), best of RUNS.
+//! the loop is timed. Prints two lines: `parse+eval NS` (compile the pattern, then
+//! `Pattern::matches_bundle`: take the observations from the bundle objects and evaluate) and
+//! `eval NS` (patterns compiled beforehand, `matches_bundle` only), best of RUNS.
 //! LOOPS (`both`, the default, `full` or `eval`) runs only one of the two loops, e.g. to count
 //! instructions per loop under callgrind (the difference between RUNS=2 and RUNS=1).
 //!
@@ -9,7 +10,7 @@
 
 use std::time::Instant;
 
-use cairn_pattern::{Pattern, observations_from_bundle};
+use cairn_pattern::Pattern;
 use serde_json::Value;
 
 fn main() {
@@ -52,10 +53,10 @@ fn main() {
             let Ok(p) = Pattern::parse(pattern) else {
                 continue;
             };
-            let Ok(obs) = observations_from_bundle(objs.iter().copied()) else {
+            let Ok(hit) = p.matches_bundle(objs.iter().copied()) else {
                 continue;
             };
-            hits_full += usize::from(p.matches(&obs));
+            hits_full += usize::from(hit);
         }
         best_full = best_full.min(t0.elapsed().as_nanos());
     }
@@ -70,10 +71,10 @@ fn main() {
         let t0 = Instant::now();
         hits_eval = 0;
         for (p, objs) in &compiled {
-            let Ok(obs) = observations_from_bundle(objs.iter().copied()) else {
+            let Ok(hit) = p.matches_bundle(objs.iter().copied()) else {
                 continue;
             };
-            hits_eval += usize::from(p.matches(&obs));
+            hits_eval += usize::from(hit);
         }
         best_eval = best_eval.min(t0.elapsed().as_nanos());
     }

@@ -8,8 +8,6 @@
 
 use std::fmt;
 
-use crate::compiled::Compiled;
-
 /// A top-level pattern node: one or more observation expressions.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ObservationExpr {
@@ -52,8 +50,6 @@ pub struct Comparison {
     pub literal: Option<Literal>,
     /// Byte range of the literal in the pattern source (empty for `EXISTS`).
     pub literal_span: (usize, usize),
-    /// Precompiled matcher state (regexes for `MATCHES`/`LIKE`, parsed CIDRs).
-    pub(crate) compiled: Compiled,
 }
 
 /// Comparison operators. `=`/`==` are both [`ComparisonOp::Eq`], `!=`/`<>` both [`ComparisonOp::Ne`].
@@ -112,7 +108,7 @@ impl ObjectPath {
 }
 
 /// `*_ref` keys hold one object id, `*_refs` keys a list of them.
-pub(crate) fn is_ref_key(k: &str) -> bool {
+fn is_ref_key(k: &str) -> bool {
     k.ends_with("_ref") || k.ends_with("_refs")
 }
 

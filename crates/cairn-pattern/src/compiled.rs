@@ -1,60 +1,186 @@
-//! Per-comparison state prepared from the literal: `LIKE` wildcards (parsed at parse time),
-//! `MATCHES` regexes (literal-only ones recognised at parse time and answered by string
-//! comparison; others compiled on first use and kept, in a Unicode-free form for ASCII values
-//! where that is equivalent), parsed networks for `ISSUBSET`/`ISSUPERSET`.
+//! Prepared literals: `LIKE` patterns in NFC, `MATCHES` regexes (literal-only ones recognised at
+//! parse time and answered by string comparison; others compiled on first use, in a
+//! Unicode-free form for ASCII values where that is equivalent), networks for
+//! `ISSUBSET`/`ISSUPERSET`.
+//!
+//! Compiled regexes are kept with the pattern and, process-wide, in a bounded cache keyed by
+//! the regex text ([`REGEX_CACHE_SIZE`] entries, the oldest dropped first), so a regex that
+//! comes back in another pattern is not built again. This is the same bound and eviction as
+//! Python's `re` module cache (512 entries, first in first out), which the OASIS reference
+//! matcher relies on. Only compiled regexes are cached, never results of a match.
 
+use std::collections::{HashMap, VecDeque};
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex};
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
-use crate::ast::{ComparisonOp, Literal};
+use crate::ast::ComparisonOp;
+use crate::program::{Node, Program, RegexSlot, Span};
 
-/// One element of a `LIKE` pattern.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LikeItem {
-    /// `%`: any run of characters (newlines included).
-    Any,
-    /// `_`: exactly one character.
-    One,
-    Char(char),
+/// Most compiled regexes kept process-wide (over the three forms: text, ASCII, bytes).
+pub const REGEX_CACHE_SIZE: usize = 512;
+
+type MetaRegex = regex_automata::meta::Regex;
+
+#[derive(Default)]
+struct RegexCache {
+    text: HashMap<Box<str>, Arc<Result<MetaRegex, String>>>,
+    ascii: HashMap<Box<str>, Option<Arc<MetaRegex>>>,
+    bytes: HashMap<Box<str>, Option<Arc<regex::bytes::Regex>>>,
+    /// Insertion order over all three maps: (map, key).
+    order: VecDeque<(u8, Box<str>)>,
 }
 
-/// Compiled form of a comparison's right-hand side.
-#[derive(Debug, Clone)]
-pub(crate) enum Compiled {
-    None,
-    /// `LIKE`, NFC-normalized. `latin1`: every code point is below 256, so binary values
-    /// are compared too (as UTF-8 text).
-    Like {
-        items: Vec<LikeItem>,
-        latin1: bool,
-    },
-    /// `MATCHES`, NFC-normalized. The text regex is compiled on first use; when `latin1`,
-    /// binary values are searched with a byte regex (also compiled on first use).
-    Regex {
-        source: String,
-        latin1: bool,
-        /// Set when the regex is only literal text (see [`LiteralRegex`]): searched without
-        /// compiling a regex at all.
-        literal: Option<Box<LiteralRegex>>,
-        engines: Box<RegexEngines>,
-    },
-    /// `ISSUBSET` / `ISSUPERSET` literal, `None` when it is not an address or CIDR.
-    Net(Option<Net>),
+static CACHE: Mutex<Option<RegexCache>> = Mutex::new(None);
+
+/// Look `source` up in one map of the cache, building and inserting it on a miss (outside
+/// the lock). At most [`REGEX_CACHE_SIZE`] entries are kept: the oldest goes first.
+fn cached<V: Clone>(
+    which: u8,
+    map: fn(&mut RegexCache) -> &mut HashMap<Box<str>, V>,
+    source: &str,
+    build: impl FnOnce() -> V,
+) -> V {
+    {
+        let mut guard = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = guard.as_mut().and_then(|c| map(c).get(source)) {
+            return v.clone();
+        }
+    }
+    let v = build();
+    let mut guard = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let c = guard.get_or_insert_with(RegexCache::default);
+    if map(c).contains_key(source) {
+        return v;
+    }
+    while c.order.len() >= REGEX_CACHE_SIZE {
+        let Some((w, k)) = c.order.pop_front() else {
+            break;
+        };
+        match w {
+            0 => {
+                c.text.remove(&k);
+            }
+            1 => {
+                c.ascii.remove(&k);
+            }
+            _ => {
+                c.bytes.remove(&k);
+            }
+        }
+    }
+    map(c).insert(source.into(), v.clone());
+    c.order.push_back((which, source.into()));
+    v
 }
 
-/// The compiled forms of one `MATCHES` regex, each built on first use.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct RegexEngines {
-    /// The regex as written (Unicode, over text).
-    text: OnceLock<Result<regex_automata::meta::Regex, String>>,
-    /// The regex without Unicode, over the bytes of ASCII text, for regexes where that is
-    /// known to decide exactly as `text` does (see [`ascii_equivalent`]). `None` when it
-    /// does not compile.
-    ascii: OnceLock<Option<regex_automata::meta::Regex>>,
-    /// One byte per character, over binary values (Latin-1 regexes only).
-    bytes: OnceLock<Option<regex::bytes::Regex>>,
+fn build_text(source: &str) -> Arc<Result<MetaRegex, String>> {
+    cached(
+        0,
+        |c| &mut c.text,
+        source,
+        || {
+            Arc::new(
+                regex_automata::meta::Builder::new()
+                    .configure(regex_config())
+                    .build(&format!("(?s){source}"))
+                    .map_err(|e| e.to_string()),
+            )
+        },
+    )
+}
+
+fn build_ascii(source: &str) -> Option<Arc<MetaRegex>> {
+    cached(
+        1,
+        |c| &mut c.ascii,
+        source,
+        || {
+            regex_automata::meta::Builder::new()
+                .configure(regex_config())
+                .syntax(
+                    regex_automata::util::syntax::Config::new()
+                        .unicode(false)
+                        .utf8(false),
+                )
+                .build(&format!("(?s){source}"))
+                .ok()
+                .map(Arc::new)
+        },
+    )
+}
+
+/// Every pattern character stands for one byte (Latin-1 regexes only).
+fn build_bytes(source: &str) -> Option<Arc<regex::bytes::Regex>> {
+    cached(
+        2,
+        |c| &mut c.bytes,
+        source,
+        || {
+            let mut b = String::from("(?s-u)");
+            for c in source.chars() {
+                if (c as u32) >= 128 {
+                    b.push_str(&format!("\\x{:02X}", c as u32));
+                } else {
+                    b.push(c);
+                }
+            }
+            regex::bytes::Regex::new(&b).ok().map(Arc::new)
+        },
+    )
+}
+
+fn is_latin1(s: &str) -> bool {
+    s.is_ascii() || s.chars().all(|c| (c as u32) < 256)
+}
+
+/// `s` in NFC: the same span when it already is, else a normalized copy appended to the text.
+fn nfc_span(prog: &mut Program, s: Span) -> Span {
+    let text = prog.str(s);
+    if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
+        return s;
+    }
+    let normalized: String = prog.str(s).nfc().collect();
+    let start = prog.text.len();
+    prog.text.push_str(&normalized);
+    Span {
+        start: u32::try_from(start).unwrap_or(u32::MAX),
+        end: u32::try_from(prog.text.len()).unwrap_or(u32::MAX),
+    }
+}
+
+/// Push the prepared form of the string literal `s` of an `op` comparison, if it has one.
+pub(crate) fn prepare(prog: &mut Program, op: ComparisonOp, s: Span) -> bool {
+    match op {
+        ComparisonOp::Matches => {
+            let src = nfc_span(prog, s);
+            let latin1 = is_latin1(prog.str(src));
+            if !literal_regex(prog, src, latin1) {
+                let slot = u32::try_from(prog.regexes.len()).unwrap_or(u32::MAX);
+                prog.regexes.push(RegexSlot::default());
+                prog.nodes.push(Node::Regex { src, slot, latin1 });
+            }
+            true
+        }
+        ComparisonOp::Like => {
+            let span = nfc_span(prog, s);
+            let latin1 = is_latin1(prog.str(span));
+            prog.nodes.push(Node::Like { span, latin1 });
+            true
+        }
+        ComparisonOp::IsSubset | ComparisonOp::IsSuperset => {
+            let n = Net::parse(prog.str(s));
+            prog.nodes.push(Node::Net {
+                valid: n.is_some(),
+                v6: n.is_some_and(|n| n.v6),
+                prefix: n.map_or(0, |n| n.prefix),
+                addr: n.map_or(0, |n| n.addr),
+            });
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Can `source` be run without Unicode over ASCII text, deciding exactly as it does with
@@ -187,164 +313,124 @@ fn regex_config() -> regex_automata::meta::Config {
         .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
 }
 
-impl PartialEq for Compiled {
-    /// Compiled state is derived from the literal, so it never makes two ASTs differ.
-    fn eq(&self, _other: &Self) -> bool {
-        true
+/// The text regex of the `Regex` node at `comp` (compiled on first call), or why it cannot be
+/// compiled.
+pub(crate) fn text_regex(prog: &Program, comp: usize) -> Option<&Result<MetaRegex, String>> {
+    match prog.nodes[comp] {
+        Node::Regex { src, slot, .. } => Some(
+            prog.regexes[slot as usize]
+                .text
+                .get_or_init(|| build_text(prog.str(src)))
+                .as_ref(),
+        ),
+        _ => None,
     }
 }
 
-impl Compiled {
-    pub(crate) fn new(op: ComparisonOp, literal: &Literal) -> Compiled {
-        let Literal::Str(s) = literal else {
-            return Compiled::None;
-        };
-        match op {
-            ComparisonOp::Matches => {
-                let source = nfc_string(s);
-                Compiled::Regex {
-                    latin1: source.chars().all(|c| (c as u32) < 256),
-                    literal: LiteralRegex::parse(&source).map(Box::new),
-                    source,
-                    engines: Box::default(),
+/// Why the `MATCHES` regex at `comp` cannot be compiled (`None` when it can).
+pub(crate) fn regex_error(prog: &Program, comp: usize) -> Option<&str> {
+    match text_regex(prog, comp) {
+        Some(Err(e)) => Some(e),
+        _ => None,
+    }
+}
+
+/// Does the `MATCHES` regex prepared at `comp` find a match in `s` (already NFC)? `None` when
+/// the regex cannot be compiled.
+pub(crate) fn regex_search_text(prog: &Program, comp: usize, s: &str) -> Option<bool> {
+    match prog.nodes[comp] {
+        Node::LiteralRegex {
+            nalts,
+            start,
+            end,
+            fold,
+            ..
+        } => Some(alternatives(prog, comp, nalts).any(|a| {
+            if !fold && !start && !end {
+                s.contains(a)
+            } else {
+                found(s.as_bytes(), a.as_bytes(), start, end, fold)
+            }
+        })),
+        Node::Regex { src, slot, .. } => {
+            let source = prog.str(src);
+            if s.is_ascii() && ascii_equivalent(source) {
+                let ascii = prog.regexes[slot as usize]
+                    .ascii
+                    .get_or_init(|| build_ascii(source));
+                if let Some(re) = ascii {
+                    return Some(re.is_match(s.as_bytes()));
                 }
             }
-            ComparisonOp::Like => {
-                let nfc: std::borrow::Cow<'_, str> = if is_nfc_quick(s.chars()) == IsNormalized::Yes
-                {
-                    std::borrow::Cow::Borrowed(s)
-                } else {
-                    std::borrow::Cow::Owned(s.nfc().collect())
-                };
-                let items = nfc
-                    .chars()
-                    .map(|c| match c {
-                        '%' => LikeItem::Any,
-                        '_' => LikeItem::One,
-                        c => LikeItem::Char(c),
-                    })
-                    .collect();
-                Compiled::Like {
-                    items,
-                    latin1: nfc.chars().all(|c| (c as u32) < 256),
-                }
-            }
-            ComparisonOp::IsSubset | ComparisonOp::IsSuperset => Compiled::Net(Net::parse(s)),
-            _ => Compiled::None,
-        }
-    }
-
-    /// The text regex of a `MATCHES` comparison (compiled on first call), or why it cannot be
-    /// compiled. `None` for other operators.
-    pub(crate) fn text_regex(&self) -> Option<&Result<regex_automata::meta::Regex, String>> {
-        match self {
-            Compiled::Regex {
-                source, engines, ..
-            } => Some(engines.text.get_or_init(|| {
-                regex_automata::meta::Builder::new()
-                    .configure(regex_config())
-                    .build(&format!("(?s){source}"))
-                    .map_err(|e| e.to_string())
-            })),
-            _ => None,
-        }
-    }
-
-    /// Why the `MATCHES` regex cannot be compiled (`None` when it can, or for other operators).
-    pub(crate) fn regex_error(&self) -> Option<&str> {
-        match self {
-            Compiled::Regex {
-                literal: Some(_), ..
-            } => None,
-            Compiled::Regex { .. } => match self.text_regex() {
-                Some(Err(e)) => Some(e),
+            match text_regex(prog, comp) {
+                Some(Ok(re)) => Some(re.is_match(s)),
                 _ => None,
-            },
-            _ => None,
-        }
-    }
-
-    /// Does the `MATCHES` regex find a match in `s` (already NFC)? `None` when the regex
-    /// cannot be compiled (or for other operators).
-    pub(crate) fn regex_search_text(&self, s: &str) -> Option<bool> {
-        match self {
-            Compiled::Regex {
-                literal: Some(l), ..
-            } => Some(l.search_text(s)),
-            Compiled::Regex {
-                source, engines, ..
-            } => {
-                if s.is_ascii() && ascii_equivalent(source) {
-                    let ascii = engines.ascii.get_or_init(|| {
-                        regex_automata::meta::Builder::new()
-                            .configure(regex_config())
-                            .syntax(
-                                regex_automata::util::syntax::Config::new()
-                                    .unicode(false)
-                                    .utf8(false),
-                            )
-                            .build(&format!("(?s){source}"))
-                            .ok()
-                    });
-                    if let Some(re) = ascii {
-                        return Some(re.is_match(s.as_bytes()));
-                    }
-                }
-                match self.text_regex() {
-                    Some(Ok(re)) => Some(re.is_match(s)),
-                    _ => None,
-                }
             }
-            _ => None,
         }
+        _ => None,
     }
+}
 
-    /// Does the `MATCHES` regex find a match in binary data `b`? Only Latin-1 regexes can
-    /// (every pattern character stands for one byte); false otherwise, and when the regex
-    /// cannot be compiled.
-    pub(crate) fn regex_search_bytes(&self, b: &[u8]) -> bool {
-        match self {
-            Compiled::Regex {
-                literal: Some(l),
-                latin1: true,
-                ..
-            } => l.search_bytes(b),
-            Compiled::Regex {
-                literal: Some(_), ..
-            } => false,
-            Compiled::Regex { .. } => {
-                matches!(self.text_regex(), Some(Ok(_)))
-                    && self.byte_regex().is_some_and(|r| r.is_match(b))
+/// Does the `MATCHES` regex prepared at `comp` find a match in binary data `b`? Only Latin-1
+/// regexes can (every pattern character stands for one byte); false otherwise, and when the
+/// regex cannot be compiled.
+pub(crate) fn regex_search_bytes(prog: &Program, comp: usize, b: &[u8]) -> bool {
+    match prog.nodes[comp] {
+        Node::LiteralRegex {
+            nalts,
+            start,
+            end,
+            fold,
+            latin1: true,
+        } => alternatives(prog, comp, nalts).any(|a| {
+            if a.is_ascii() {
+                found(b, a.as_bytes(), start, end, fold)
+            } else {
+                let a: Vec<u8> = a.chars().map(|c| c as u32 as u8).collect();
+                found(b, &a, start, end, fold)
             }
-            _ => false,
+        }),
+        Node::Regex {
+            src,
+            slot,
+            latin1: true,
+        } => {
+            matches!(text_regex(prog, comp), Some(Ok(_)))
+                && prog.regexes[slot as usize]
+                    .bytes
+                    .get_or_init(|| build_bytes(prog.str(src)))
+                    .as_ref()
+                    .is_some_and(|r| r.is_match(b))
         }
+        _ => false,
     }
+}
 
-    /// The byte regex of a Latin-1 `MATCHES` pattern, compiled on first use: every pattern
-    /// character stands for one byte.
-    pub(crate) fn byte_regex(&self) -> Option<&regex::bytes::Regex> {
-        match self {
-            Compiled::Regex {
-                source,
-                latin1: true,
-                engines,
-                ..
-            } => engines
-                .bytes
-                .get_or_init(|| {
-                    let mut b = String::from("(?s-u)");
-                    for c in source.chars() {
-                        if (c as u32) >= 128 {
-                            b.push_str(&format!("\\x{:02X}", c as u32));
-                        } else {
-                            b.push(c);
-                        }
-                    }
-                    regex::bytes::Regex::new(&b).ok()
-                })
-                .as_ref(),
-            _ => None,
+fn alternatives(prog: &Program, comp: usize, nalts: u32) -> impl Iterator<Item = &str> {
+    prog.nodes[comp + 1..comp + 1 + nalts as usize]
+        .iter()
+        .map(|n| match *n {
+            Node::Alt(s) => prog.str(s),
+            _ => "",
+        })
+}
+
+fn found(hay: &[u8], a: &[u8], start: bool, end: bool, fold: bool) -> bool {
+    let eq = |x: &[u8]| {
+        if fold {
+            x.eq_ignore_ascii_case(a)
+        } else {
+            x == a
         }
+    };
+    if hay.len() < a.len() {
+        return false;
+    }
+    match (start, end) {
+        (true, true) => hay.len() == a.len() && eq(hay),
+        (true, false) => eq(&hay[..a.len()]),
+        (false, true) => eq(&hay[hay.len() - a.len()..]),
+        (false, false) => a.is_empty() || hay.windows(a.len()).any(eq),
     }
 }
 
@@ -357,13 +443,113 @@ impl Compiled {
 /// only ASCII letters whose Unicode case-folding class holds a non-ASCII character, `K` and
 /// `ſ`), where it is ASCII case-insensitive comparison. Anything else is left to the regex
 /// engine.
-#[derive(Debug, Clone)]
-pub(crate) struct LiteralRegex {
-    start: bool,
-    end: bool,
-    /// ASCII case-insensitive; the alternatives are then lower-cased.
-    fold: bool,
-    alternatives: Vec<String>,
+///
+/// On success pushes a [`Node::LiteralRegex`] and its [`Node::Alt`]s (the alternatives'
+/// text appended to the program text); otherwise leaves the program as it was.
+fn literal_regex(prog: &mut Program, src: Span, latin1: bool) -> bool {
+    let (text_len, nodes_len) = (prog.text.len(), prog.nodes.len());
+    if src.range().len() <= LITERAL_REGEX_MAX && literal_regex_parts(prog, src, latin1).is_some() {
+        return true;
+    }
+    prog.text.truncate(text_len);
+    prog.nodes.truncate(nodes_len);
+    false
+}
+
+fn literal_regex_parts(prog: &mut Program, src: Span, latin1: bool) -> Option<()> {
+    let end_at = src.end as usize;
+    let mut i = src.start as usize;
+    let next = |prog: &Program, i: &mut usize| -> Option<char> {
+        if *i >= end_at {
+            return None;
+        }
+        let c = prog.text[*i..].chars().next()?;
+        *i += c.len_utf8();
+        Some(c)
+    };
+    let fold = prog.text[i..end_at].starts_with("(?i)");
+    if fold {
+        i += 4;
+    }
+    let start = prog.text[i..end_at].starts_with('^');
+    if start {
+        i += 1;
+    }
+    let grouped = prog.text[i..end_at].starts_with('(');
+    if grouped {
+        i += 1;
+    }
+    let header = prog.nodes.len();
+    prog.nodes.push(Node::AnyIndex); // replaced below
+    let pos = |prog: &Program| u32::try_from(prog.text.len()).unwrap_or(u32::MAX);
+    let mut alt_start = pos(prog);
+    let mut closed = false;
+    let mut end = false;
+    while let Some(c) = next(prog, &mut i) {
+        if closed || end {
+            // Only `$` may follow the group, and nothing may follow `$`.
+            if c == '$' && !end {
+                end = true;
+                continue;
+            }
+            return None;
+        }
+        match c {
+            '\\' => {
+                let e = next(prog, &mut i)?;
+                let lit = if e == 'x' {
+                    let h = next(prog, &mut i)?.to_digit(16)?;
+                    let l = next(prog, &mut i)?.to_digit(16)?;
+                    char::from_u32(h * 16 + l)?
+                } else if REGEX_META.contains(e) {
+                    e
+                } else {
+                    return None;
+                };
+                prog.text.push(lit);
+            }
+            '|' if grouped => {
+                let here = pos(prog);
+                prog.nodes.push(Node::Alt(Span {
+                    start: alt_start,
+                    end: here,
+                }));
+                alt_start = here;
+            }
+            ')' if grouped => closed = true,
+            '$' if i >= end_at && !grouped => end = true,
+            c if REGEX_SPECIAL.contains(c) => return None,
+            c => prog.text.push(c),
+        }
+    }
+    if grouped && !closed {
+        return None;
+    }
+    let here = pos(prog);
+    prog.nodes.push(Node::Alt(Span {
+        start: alt_start,
+        end: here,
+    }));
+    let nalts = u32::try_from(prog.nodes.len() - header - 1).ok()?;
+    if fold
+        && !prog.nodes[header + 1..].iter().all(|n| match *n {
+            Node::Alt(s) => prog
+                .str(s)
+                .bytes()
+                .all(|b| b.is_ascii() && !matches!(b, b'k' | b'K' | b's' | b'S')),
+            _ => false,
+        })
+    {
+        return None;
+    }
+    prog.nodes[header] = Node::LiteralRegex {
+        nalts,
+        start,
+        end,
+        fold,
+        latin1,
+    };
+    Some(())
 }
 
 /// Characters with a meaning of their own outside a class (with no flags set, every other
@@ -376,147 +562,34 @@ const REGEX_META: &str = "\\.+*?()|[]{}^$#&-~";
 /// Longest literal regex answered without the regex engine.
 const LITERAL_REGEX_MAX: usize = 4096;
 
-impl LiteralRegex {
-    pub(crate) fn parse(src: &str) -> Option<LiteralRegex> {
-        if src.len() > LITERAL_REGEX_MAX {
-            return None;
-        }
-        let (fold, src) = match src.strip_prefix("(?i)") {
-            Some(rest) => (true, rest),
-            None => (false, src),
-        };
-        let mut chars = src.chars().peekable();
-        let start = chars.next_if_eq(&'^').is_some();
-        let grouped = chars.next_if_eq(&'(').is_some();
-        let mut alternatives = vec![String::new()];
-        let mut closed = false;
-        let mut end = false;
-        while let Some(c) = chars.next() {
-            if closed || end {
-                // Only `$` may follow the group, and nothing may follow `$`.
-                if c == '$' && !end {
-                    end = true;
-                    continue;
-                }
-                return None;
-            }
-            match c {
-                '\\' => {
-                    let e = chars.next()?;
-                    let lit = if e == 'x' {
-                        let h = chars.next()?.to_digit(16)?;
-                        let l = chars.next()?.to_digit(16)?;
-                        char::from_u32(h * 16 + l)?
-                    } else if REGEX_META.contains(e) {
-                        e
-                    } else {
-                        return None;
-                    };
-                    alternatives.last_mut()?.push(lit);
-                }
-                '|' if grouped => alternatives.push(String::new()),
-                ')' if grouped => closed = true,
-                '$' if chars.peek().is_none() && !grouped => end = true,
-                c if REGEX_SPECIAL.contains(c) => return None,
-                c => alternatives.last_mut()?.push(c),
-            }
-        }
-        if grouped && !closed {
-            return None;
-        }
-        if fold {
-            if !alternatives.iter().all(|a| {
-                a.bytes()
-                    .all(|b| b.is_ascii() && !matches!(b, b'k' | b'K' | b's' | b'S'))
-            }) {
-                return None;
-            }
-            alternatives
-                .iter_mut()
-                .for_each(|a| a.make_ascii_lowercase());
-        }
-        Some(LiteralRegex {
-            start,
-            end,
-            fold,
-            alternatives,
-        })
-    }
-
-    fn found(&self, hay: &[u8], a: &[u8]) -> bool {
-        let eq = |x: &[u8]| {
-            if self.fold {
-                x.eq_ignore_ascii_case(a)
-            } else {
-                x == a
-            }
-        };
-        if hay.len() < a.len() {
-            return false;
-        }
-        match (self.start, self.end) {
-            (true, true) => hay.len() == a.len() && eq(hay),
-            (true, false) => eq(&hay[..a.len()]),
-            (false, true) => eq(&hay[hay.len() - a.len()..]),
-            (false, false) => a.is_empty() || hay.windows(a.len()).any(eq),
-        }
-    }
-
-    /// Search text (already NFC).
-    fn search_text(&self, s: &str) -> bool {
-        self.alternatives.iter().any(|a| {
-            if !self.fold && !self.start && !self.end {
-                s.contains(a.as_str())
-            } else {
-                self.found(s.as_bytes(), a.as_bytes())
-            }
-        })
-    }
-
-    /// Search binary data, one byte per character (false unless every character of the
-    /// regex is below 256).
-    fn search_bytes(&self, b: &[u8]) -> bool {
-        self.alternatives.iter().any(|a| {
-            let a: Option<Vec<u8>> = a.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect();
-            a.is_some_and(|a| self.found(b, &a))
-        })
-    }
-}
-
-/// `s` in NFC (copied as is when the quick check says it already is).
-fn nfc_string(s: &str) -> String {
-    if is_nfc_quick(s.chars()) == IsNormalized::Yes {
-        s.to_string()
-    } else {
-        s.nfc().collect()
-    }
-}
-
-/// Does `s` (already NFC) match the `LIKE` items? `%` may span newlines. Walks `s` by byte
-/// offsets (no copy of its characters).
-pub(crate) fn like_match(p: &[LikeItem], s: &str) -> bool {
+/// Does `s` (already NFC) match the `LIKE` pattern `p` (NFC; `%` any run of characters,
+/// newlines included, `_` one character)? Walks both strings by byte offsets (no copy).
+pub(crate) fn like_match(p: &str, s: &str) -> bool {
     let char_len = |at: usize| s[at..].chars().next().map_or(1, char::len_utf8);
+    let pb = p.as_bytes();
     let (mut pi, mut si) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while si < s.len() {
-        if let Some(item) = p.get(pi) {
-            match *item {
-                LikeItem::Any => {
+        if pi < pb.len() {
+            match pb[pi] {
+                b'%' => {
                     star = Some((pi, si));
                     pi += 1;
                     continue;
                 }
-                LikeItem::One => {
+                b'_' => {
                     pi += 1;
                     si += char_len(si);
                     continue;
                 }
-                LikeItem::Char(c) if s[si..].starts_with(c) => {
-                    pi += 1;
-                    si += c.len_utf8();
-                    continue;
+                _ => {
+                    let c = p[pi..].chars().next().unwrap_or('\0');
+                    if s[si..].starts_with(c) {
+                        pi += c.len_utf8();
+                        si += c.len_utf8();
+                        continue;
+                    }
                 }
-                LikeItem::Char(_) => {}
             }
         }
         match star {
@@ -529,7 +602,7 @@ pub(crate) fn like_match(p: &[LikeItem], s: &str) -> bool {
             None => return false,
         }
     }
-    p[pi.min(p.len())..].iter().all(|i| *i == LikeItem::Any)
+    pb[pi.min(pb.len())..].iter().all(|b| *b == b'%')
 }
 
 /// An IPv4 or IPv6 network (a bare address is a full-length prefix).
@@ -590,6 +663,27 @@ impl Net {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `[x:v MATCHES 'src']` parsed: the program and the index of the prepared regex.
+    fn prepared(src: &str) -> (Program, usize) {
+        let lit = src.replace('\\', "\\\\").replace('\'', "\\'");
+        let prog = crate::parser::parse(&format!("[x:v MATCHES '{lit}']")).expect("parses");
+        let comp = prog
+            .nodes
+            .iter()
+            .position(|n| matches!(n, Node::LiteralRegex { .. } | Node::Regex { .. }))
+            .expect("prepared regex");
+        (prog, comp)
+    }
+
+    fn is_literal(src: &str) -> bool {
+        let (prog, comp) = prepared(src);
+        matches!(prog.nodes[comp], Node::LiteralRegex { .. })
+    }
+
+    fn byte_regex(src: &str) -> Option<regex::bytes::Regex> {
+        build_bytes(src).map(|r| (*r).clone())
+    }
 
     /// The literal fast path must agree with the regex engine it replaces, on text and bytes.
     #[test]
@@ -661,23 +755,26 @@ mod tests {
         ];
         let mut checked = 0;
         for src in sources {
-            let Some(lit) = LiteralRegex::parse(src) else {
+            if !is_literal(src) {
                 continue;
-            };
-            let c = Compiled::new(ComparisonOp::Matches, &Literal::Str(src.to_string()));
+            }
+            let (prog, comp) = prepared(src);
             let text = regex::Regex::new(&format!("(?s){src}")).expect("literal regexes compile");
             let latin1 = src.chars().all(|c| (c as u32) < 256);
             for h in hays {
-                assert_eq!(lit.search_text(h), text.is_match(h), "{src:?} on {h:?}");
                 assert_eq!(
-                    c.regex_search_text(h),
+                    regex_search_text(&prog, comp, h),
                     Some(text.is_match(h)),
                     "{src:?} on {h:?}"
                 );
                 if latin1 {
                     let bytes: Vec<u8> = h.bytes().collect();
-                    let re = c.byte_regex().expect("byte regex");
-                    assert_eq!(c.regex_search_bytes(&bytes), re.is_match(&bytes), "{src:?}");
+                    let re = byte_regex(src).expect("byte regex");
+                    assert_eq!(
+                        regex_search_bytes(&prog, comp, &bytes),
+                        re.is_match(&bytes),
+                        "{src:?}"
+                    );
                 }
                 checked += 1;
             }
@@ -686,7 +783,7 @@ mod tests {
         for s in [
             "a|b", "^(a|b)+$", "(a)b", "a$b", "\\d", "\\/", "\\x{41}", "a]", "(?i)K",
         ] {
-            assert!(LiteralRegex::parse(s).is_none(), "{s:?} is not literal");
+            assert!(!is_literal(s), "{s:?} is not literal");
         }
     }
 
@@ -746,14 +843,15 @@ mod tests {
         let mut checked = 0;
         for src in sources {
             assert!(ascii_equivalent(src), "{src:?}");
-            let c = Compiled::new(ComparisonOp::Matches, &Literal::Str(src.to_string()));
-            let Some(Ok(unicode)) = c.text_regex() else {
+            let (prog, comp) = prepared(src);
+            let unicode = build_text(src);
+            let Ok(unicode) = &*unicode else {
                 panic!("{src:?} compiles");
             };
             for h in hays {
                 assert!(h.is_ascii());
                 assert_eq!(
-                    c.regex_search_text(h),
+                    regex_search_text(&prog, comp, h),
                     Some(unicode.is_match(h)),
                     "{src:?} on {h:?}"
                 );
@@ -786,8 +884,41 @@ mod tests {
         ] {
             let src = format!("(?:{class}){{{ASCII_REGEX_MAX_WEIGHT}}}");
             assert!(ascii_equivalent(&src), "{src:?}");
-            let c = Compiled::new(ComparisonOp::Matches, &Literal::Str(src.clone()));
-            assert!(matches!(c.text_regex(), Some(Ok(_))), "{src:?}");
+            let (prog, comp) = prepared(&src);
+            assert!(matches!(text_regex(&prog, comp), Some(Ok(_))), "{src:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    /// The process-wide cache never holds more than its bound, and a regex evicted from it
+    /// is built again the same.
+    #[test]
+    fn regex_cache_is_bounded() {
+        for i in 0..REGEX_CACHE_SIZE + 40 {
+            let src = format!("^a{{{i}}}[0-9]+$");
+            let re = build_text(&src);
+            assert!(matches!(&*re, Ok(r) if r.is_match(&format!("{}1", "a".repeat(i)))));
+            let guard = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+            let c = guard.as_ref().expect("cache made");
+            assert!(c.order.len() <= REGEX_CACHE_SIZE);
+            assert!(c.text.len() + c.ascii.len() + c.bytes.len() <= REGEX_CACHE_SIZE);
+        }
+        let again = build_text("^a{0}[0-9]+$");
+        assert!(matches!(&*again, Ok(r) if r.is_match("7")));
+    }
+
+    #[test]
+    fn like_wildcards() {
+        assert!(like_match("a%c", "abbbc"));
+        assert!(like_match("a_c", "aéc"));
+        assert!(!like_match("a_c", "ac"));
+        assert!(like_match("%", ""));
+        assert!(like_match("%%x", "yx"));
+        assert!(!like_match("x%", "yx"));
+        assert!(like_match("é%", "é\n"));
     }
 }

@@ -8,12 +8,13 @@ use base64::Engine as _;
 use serde_json::Value;
 use unicode_normalization::{UnicodeNormalization, is_nfc_quick};
 
-use crate::ast::{
-    Comparison, ComparisonExpr, ComparisonOp, Literal, ObservationExpr, PathStep, Qualifier,
-};
-use crate::compiled::{Compiled, Net, like_match};
+use smallvec::SmallVec;
+
+use crate::ast::ComparisonOp;
+use crate::compiled::{Net, like_match, regex_search_bytes, regex_search_text};
 use crate::error::ObservationError;
 use crate::parser::decode_hex;
+use crate::program::{KeyKind, NO_INSTANT, Node, Program};
 use crate::time::parse_timestamp;
 
 /// Upper bound on candidate bindings kept per sub-expression (after keeping minimal ones).
@@ -127,7 +128,7 @@ fn props<'v, const N: usize>(v: &'v Value, keys: [&str; N]) -> [Option<&'v Value
 
 /// One object of an observation, with its id and type looked up once.
 #[derive(Debug, Clone, Copy)]
-struct Obj<'a> {
+pub(crate) struct Obj<'a> {
     id: &'a str,
     ty: &'a str,
     value: &'a Value,
@@ -135,7 +136,31 @@ struct Obj<'a> {
 
 impl<'a> Obj<'a> {
     fn of(value: &'a Value) -> Option<Obj<'a>> {
-        let [id, ty] = props(value, ["id", "type"]);
+        let Value::Object(m) = value else {
+            return None;
+        };
+        let (mut id, mut ty) = (None, None);
+        if m.len() > 12 {
+            (id, ty) = (m.get("id"), m.get("type"));
+        } else {
+            for (k, x) in m {
+                match k.as_bytes() {
+                    b"id" => {
+                        id = Some(x);
+                        if ty.is_some() {
+                            break;
+                        }
+                    }
+                    b"type" => {
+                        ty = Some(x);
+                        if id.is_some() {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
         Some(Obj {
             id: id?.as_str()?,
             ty: ty.and_then(Value::as_str).unwrap_or(""),
@@ -240,52 +265,7 @@ impl<'a> Observation<'a> {
         lookup: impl Fn(&str) -> Option<Obj<'a>>,
         unique_ids: bool,
     ) -> Result<Observation<'a>, ObservationError> {
-        let id = || {
-            prop(observed_data, "id")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
-        let [first, last, number, refs] = props(
-            observed_data,
-            [
-                "first_observed",
-                "last_observed",
-                "number_observed",
-                "object_refs",
-            ],
-        );
-        let ts = |property: &'static str, v: Option<&Value>| -> Result<i128, ObservationError> {
-            let s = v
-                .and_then(Value::as_str)
-                .ok_or_else(|| ObservationError::Property {
-                    id: id(),
-                    property,
-                    expected: "string",
-                })?;
-            parse_timestamp(s).ok_or_else(|| ObservationError::Timestamp {
-                id: id(),
-                property,
-                value: s.to_string(),
-            })
-        };
-        let first = ts("first_observed", first)?;
-        let last = ts("last_observed", last)?;
-        let n = number
-            .and_then(Value::as_u64)
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| ObservationError::Property {
-                id: id(),
-                property: "number_observed",
-                expected: "positive integer",
-            })?;
-        let refs = refs
-            .and_then(Value::as_array)
-            .ok_or_else(|| ObservationError::Property {
-                id: id(),
-                property: "object_refs",
-                expected: "list",
-            })?;
+        let (first, last, n, refs) = od_fields(observed_data)?;
         let objs = Obj::of(observed_data)
             .into_iter()
             .chain(refs.iter().filter_map(|r| r.as_str().and_then(&lookup)));
@@ -310,6 +290,97 @@ impl<'a> Observation<'a> {
             None => self.objects.iter().find(|o| o.id == id).map(|o| o.value),
         }
     }
+}
+
+/// `first_observed`, `last_observed`, `number_observed` and `object_refs`, in one pass over a
+/// small object.
+fn od_props(v: &Value) -> [Option<&Value>; 4] {
+    let Value::Object(m) = v else {
+        return [None; 4];
+    };
+    if m.len() > 12 {
+        return props(
+            v,
+            [
+                "first_observed",
+                "last_observed",
+                "number_observed",
+                "object_refs",
+            ],
+        );
+    }
+    let mut out = [None; 4];
+    for (k, x) in m {
+        let i = match k.as_bytes() {
+            b"first_observed" => 0,
+            b"last_observed" => 1,
+            b"number_observed" => 2,
+            b"object_refs" => 3,
+            _ => continue,
+        };
+        out[i] = Some(x);
+    }
+    out
+}
+
+/// `first_observed`, `last_observed`, `number_observed` and `object_refs` of an observed-data,
+/// checked.
+fn od_fields(observed_data: &Value) -> Result<(i128, i128, u64, &[Value]), ObservationError> {
+    let [first, last, number, refs] = od_props(observed_data);
+    let ts = |v: Option<&Value>| v.and_then(Value::as_str).and_then(parse_timestamp);
+    if let (Some(f), Some(l), Some(n), Some(r)) = (
+        ts(first),
+        ts(last),
+        number.and_then(Value::as_u64).filter(|n| *n >= 1),
+        refs.and_then(Value::as_array),
+    ) {
+        return Ok((f, l, n, r));
+    }
+    od_error(observed_data)
+}
+
+/// Why `od_fields` refuses an observed-data: the first property that is wrong.
+#[cold]
+fn od_error(observed_data: &Value) -> Result<(i128, i128, u64, &[Value]), ObservationError> {
+    let id = || {
+        prop(observed_data, "id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let [first, last, number, refs] = od_props(observed_data);
+    let ts = |property: &'static str, v: Option<&Value>| -> Result<i128, ObservationError> {
+        let s = v
+            .and_then(Value::as_str)
+            .ok_or_else(|| ObservationError::Property {
+                id: id(),
+                property,
+                expected: "string",
+            })?;
+        parse_timestamp(s).ok_or_else(|| ObservationError::Timestamp {
+            id: id(),
+            property,
+            value: s.to_string(),
+        })
+    };
+    let first = ts("first_observed", first)?;
+    let last = ts("last_observed", last)?;
+    let n = number
+        .and_then(Value::as_u64)
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| ObservationError::Property {
+            id: id(),
+            property: "number_observed",
+            expected: "positive integer",
+        })?;
+    let refs = refs
+        .and_then(Value::as_array)
+        .ok_or_else(|| ObservationError::Property {
+            id: id(),
+            property: "object_refs",
+            expected: "list",
+        })?;
+    Ok((first, last, n, refs))
 }
 
 /// Observations from the objects of a bundle (observed-data SDOs and SCOs in any order, e.g.
@@ -348,6 +419,147 @@ where
         }
     }
     Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// What the evaluator needs of an observation.
+
+pub(crate) trait ObsView<'a> {
+    fn first(&self) -> i128;
+    fn last(&self) -> i128;
+    fn count(&self) -> u64;
+    fn objs(&self) -> &[Obj<'a>];
+    fn resolve(&self, id: &str) -> Option<&'a Value>;
+}
+
+impl<'a> ObsView<'a> for Observation<'a> {
+    fn first(&self) -> i128 {
+        self.first_observed
+    }
+    fn last(&self) -> i128 {
+        self.last_observed
+    }
+    fn count(&self) -> u64 {
+        self.number_observed
+    }
+    fn objs(&self) -> &[Obj<'a>] {
+        &self.objects
+    }
+    fn resolve(&self, id: &str) -> Option<&'a Value> {
+        Observation::resolve(self, id)
+    }
+}
+
+/// An observation of a small bundle: its objects are a slice of one buffer for all.
+#[derive(Clone, Copy)]
+struct View<'o, 'a> {
+    first: i128,
+    last: i128,
+    count: u64,
+    objs: &'o [Obj<'a>],
+}
+
+impl<'a> ObsView<'a> for View<'_, 'a> {
+    fn first(&self) -> i128 {
+        self.first
+    }
+    fn last(&self) -> i128 {
+        self.last
+    }
+    fn count(&self) -> u64 {
+        self.count
+    }
+    fn objs(&self) -> &[Obj<'a>] {
+        self.objs
+    }
+    fn resolve(&self, id: &str) -> Option<&'a Value> {
+        self.objs
+            .iter()
+            .find(|o| same_id(o.id, id))
+            .map(|o| o.value)
+    }
+}
+
+/// Bundles of up to this many SCOs (and observations of up to this many objects) are
+/// evaluated by `matches_bundle` with linear id lookups, larger ones through `Observation`s
+/// with hash indexes.
+const LINEAR_UP_TO: usize = 48;
+
+/// The pattern against the objects of a bundle, as `observations_from_bundle` followed by
+/// `matches` decides (the same errors, the same result), without building `Observation`s for
+/// small bundles: the objects of every observation go into one buffer on the stack.
+pub(crate) fn matches_bundle<'a, I>(p: &Program, objects: I) -> Result<bool, ObservationError>
+where
+    I: IntoIterator<Item = &'a Value>,
+    I::IntoIter: Clone,
+{
+    let objects = objects.into_iter();
+    let all = objects.clone();
+    let mut scos: SmallVec<[Obj<'a>; 16]> = SmallVec::new();
+    // Each observed-data with itself as an object (when it has an id).
+    let mut ods: SmallVec<[(&'a Value, Option<Obj<'a>>); 4]> = SmallVec::new();
+    for o in objects {
+        match Obj::of(o) {
+            Some(obj) if obj.ty == "observed-data" => ods.push((o, Some(obj))),
+            Some(obj) => scos.push(obj),
+            None if o.get("type").and_then(Value::as_str) == Some("observed-data") => {
+                ods.push((o, None));
+            }
+            None => {}
+        }
+    }
+    if scos.len() > LINEAR_UP_TO {
+        let obs = observations_from_bundle(all)?;
+        return Ok(matches(p, &obs));
+    }
+    let mut buf: SmallVec<[Obj<'a>; 24]> = SmallVec::new();
+    // Per observation: first, last, count and its range of `buf`.
+    type Head = (i128, i128, u64, usize, usize);
+    let mut heads: SmallVec<[Head; 4]> = SmallVec::new();
+    for &(od, me) in &ods {
+        let (first, last, n, refs) = od_fields(od)?;
+        let start = buf.len();
+        if let Some(me) = me {
+            buf.push(me);
+        }
+        for r in refs {
+            let Some(o) = r
+                .as_str()
+                .and_then(|id| scos.iter().rev().find(|o| same_id(o.id, id)))
+            else {
+                continue;
+            };
+            match buf[start..]
+                .iter()
+                .position(|x| std::ptr::eq(x.value, o.value))
+            {
+                Some(i) => buf[start + i] = *o,
+                None => buf.push(*o),
+            }
+        }
+        if buf.len() - start > LINEAR_UP_TO {
+            // Large observations get an index: leave them to the general path.
+            let obs = observations_from_bundle(all)?;
+            return Ok(matches(p, &obs));
+        }
+        heads.push((first, last, n, start, buf.len()));
+    }
+    let mut views: SmallVec<[View<'_, 'a>; 4]> = SmallVec::new();
+    for &(first, last, count, s, e) in &heads {
+        views.push(View {
+            first,
+            last,
+            count,
+            objs: &buf[s..e],
+        });
+    }
+    Ok(matches(p, &views))
+}
+
+/// `a == b`, looking first at the last byte (ids of one type share their start).
+#[inline]
+fn same_id(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().last() == b.as_bytes().last() && a == b
 }
 
 // ---------------------------------------------------------------------------------------
@@ -392,85 +604,128 @@ fn scalar<'v>(v: &'v Val<'_>) -> Scalar<'v> {
     }
 }
 
-fn eval_cmp_expr(e: &ComparisonExpr, ty: &str, root: &Value, obs: &Observation<'_>) -> bool {
-    match e {
-        ComparisonExpr::And(v) => v.iter().all(|x| eval_cmp_expr(x, ty, root, obs)),
-        ComparisonExpr::Or(v) => v.iter().any(|x| eval_cmp_expr(x, ty, root, obs)),
-        ComparisonExpr::Comparison(c) => c.path.object_type == ty && test(c, root, obs),
+/// A literal of the program, borrowed.
+#[derive(Clone, Copy)]
+enum Lit<'p> {
+    Int(i128),
+    Float(f64),
+    Str(&'p str),
+    Bool(bool),
+    Bytes(&'p [u8]),
+    /// Nanoseconds, [`NO_INSTANT`] when the literal names no instant.
+    Ts(i128),
+    Other,
+}
+
+fn lit(p: &Program, i: usize) -> Lit<'_> {
+    match p.nodes[i] {
+        Node::Int(v) => Lit::Int(v),
+        Node::Float(v) => Lit::Float(v),
+        Node::Str(s) => Lit::Str(p.str(s)),
+        Node::Bool(b) => Lit::Bool(b),
+        Node::Hex(s) | Node::Binary(s) => Lit::Bytes(&p.bin[s.range()]),
+        Node::Ts { nanos, .. } => Lit::Ts(nanos),
+        _ => Lit::Other,
     }
 }
 
-fn test(c: &Comparison, root: &Value, obs: &Observation<'_>) -> bool {
-    if c.op == ComparisonOp::Exists {
-        let found = walk(Val::Json(root), &c.path.steps, obs, &mut |_| true);
-        return found != c.negated;
+fn eval_cmp<'a, O: ObsView<'a>>(p: &Program, i: usize, ty: &str, root: &'a Value, obs: &O) -> bool {
+    match p.nodes[i] {
+        Node::CAnd { .. } => p.operands(i).all(|x| eval_cmp(p, x, ty, root, obs)),
+        Node::COr { .. } => p.operands(i).any(|x| eval_cmp(p, x, ty, root, obs)),
+        Node::Test { ty: t, .. } => p.str(t) == ty && test(p, i, root, obs),
+        _ => false,
     }
-    walk(Val::Json(root), &c.path.steps, obs, &mut |v| {
-        predicate(c, v)
+}
+
+fn test<'a, O: ObsView<'a>>(p: &Program, i: usize, root: &'a Value, obs: &O) -> bool {
+    let Node::Test {
+        nsteps,
+        op,
+        negated,
+        comp,
+        ..
+    } = p.nodes[i]
+    else {
+        return false;
+    };
+    let lit_at = i + 1 + nsteps as usize;
+    let steps = &p.nodes[i + 1..lit_at];
+    if op == ComparisonOp::Exists {
+        let found = walk(p, Val::Json(root), steps, obs, &mut |_| true);
+        return found != negated;
+    }
+    let comp = if comp == 0 { 0 } else { i + comp as usize };
+    walk(p, Val::Json(root), steps, obs, &mut |v| {
+        predicate(p, op, negated, lit_at, comp, v)
     })
 }
 
 /// Visit every value the remaining steps select; stop early when `f` returns true.
-fn walk<'a>(
+fn walk<'a, O: ObsView<'a>, F: FnMut(&Val<'a>) -> bool>(
+    p: &Program,
     v: Val<'a>,
-    steps: &[PathStep],
-    obs: &Observation<'a>,
-    f: &mut dyn FnMut(&Val<'a>) -> bool,
+    steps: &[Node],
+    obs: &O,
+    f: &mut F,
 ) -> bool {
     let Some((step, rest)) = steps.split_first() else {
         return f(&v);
     };
-    match step {
-        PathStep::Key(k) => {
+    match *step {
+        Node::Key { span, kind } => {
             let Val::Json(obj) = v else {
                 return false;
             };
-            let Some(x) = prop(obj, k) else {
+            let Some(x) = prop(obj, p.str(span)) else {
                 return false;
             };
-            if k.ends_with("_ref") {
-                let Value::String(id) = x else {
-                    return false;
-                };
-                return match obs.resolve(id) {
-                    Some(o) => walk(Val::Json(o), rest, obs, f),
-                    None => false,
-                };
-            }
-            if k.ends_with("_refs") {
-                let Value::Array(ids) = x else {
-                    return false;
-                };
-                if !ids
-                    .iter()
-                    .any(|i| i.as_str().is_some_and(|i| obs.resolve(i).is_some()))
-                {
-                    return false;
-                }
-                return walk(Val::Refs(ids), rest, obs, f);
-            }
-            let next = match x {
-                Value::String(s) if k.ends_with("_hex") => match decode_hex(s) {
-                    Some(b) => Val::Bytes(b),
-                    None => Val::Json(x),
-                },
-                Value::String(s) if k.ends_with("_bin") => {
-                    match base64::engine::general_purpose::STANDARD.decode(s) {
-                        Ok(b) => Val::Bytes(b),
-                        Err(_) => Val::Json(x),
+            match kind {
+                KeyKind::Ref => {
+                    let Value::String(id) = x else {
+                        return false;
+                    };
+                    match obs.resolve(id) {
+                        Some(o) => walk(p, Val::Json(o), rest, obs, f),
+                        None => false,
                     }
                 }
-                _ => Val::Json(x),
-            };
-            walk(next, rest, obs, f)
+                KeyKind::Refs => {
+                    let Value::Array(ids) = x else {
+                        return false;
+                    };
+                    if !ids
+                        .iter()
+                        .any(|i| i.as_str().is_some_and(|i| obs.resolve(i).is_some()))
+                    {
+                        return false;
+                    }
+                    walk(p, Val::Refs(ids), rest, obs, f)
+                }
+                KeyKind::Hex => match x {
+                    Value::String(s) => match decode_hex(s) {
+                        Some(b) => walk(p, Val::Bytes(b), rest, obs, f),
+                        None => walk(p, Val::Json(x), rest, obs, f),
+                    },
+                    _ => walk(p, Val::Json(x), rest, obs, f),
+                },
+                KeyKind::Bin => match x {
+                    Value::String(s) => match base64::engine::general_purpose::STANDARD.decode(s) {
+                        Ok(b) => walk(p, Val::Bytes(b), rest, obs, f),
+                        Err(_) => walk(p, Val::Json(x), rest, obs, f),
+                    },
+                    _ => walk(p, Val::Json(x), rest, obs, f),
+                },
+                KeyKind::Plain => walk(p, Val::Json(x), rest, obs, f),
+            }
         }
-        PathStep::Index(i) => {
-            let Ok(i) = usize::try_from(*i) else {
+        Node::Index(i) => {
+            let Ok(i) = usize::try_from(i) else {
                 return false;
             };
             match v {
                 Val::Json(Value::Array(a)) => match a.get(i) {
-                    Some(x) => walk(Val::Json(x), rest, obs, f),
+                    Some(x) => walk(p, Val::Json(x), rest, obs, f),
                     None => false,
                 },
                 Val::Refs(ids) => match ids
@@ -478,21 +733,22 @@ fn walk<'a>(
                     .and_then(Value::as_str)
                     .and_then(|id| obs.resolve(id))
                 {
-                    Some(o) => walk(Val::Json(o), rest, obs, f),
+                    Some(o) => walk(p, Val::Json(o), rest, obs, f),
                     None => false,
                 },
                 _ => false,
             }
         }
-        PathStep::AnyIndex => match v {
-            Val::Json(Value::Array(a)) => a.iter().any(|x| walk(Val::Json(x), rest, obs, f)),
+        Node::AnyIndex => match v {
+            Val::Json(Value::Array(a)) => a.iter().any(|x| walk(p, Val::Json(x), rest, obs, f)),
             Val::Refs(ids) => ids.iter().any(|id| {
                 id.as_str()
                     .and_then(|id| obs.resolve(id))
-                    .is_some_and(|o| walk(Val::Json(o), rest, obs, f))
+                    .is_some_and(|o| walk(p, Val::Json(o), rest, obs, f))
             }),
             _ => false,
         },
+        _ => false,
     }
 }
 
@@ -515,9 +771,13 @@ fn cmp_int_float(i: i128, f: f64) -> Option<Ordering> {
     )
 }
 
-/// The bytes of a string whose code points are all below 256.
-fn latin1(s: &str) -> Option<Vec<u8>> {
-    s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
+/// Bytes against a string whose code points are all below 256 (one byte each); `None` when
+/// the string has a larger code point.
+fn cmp_bytes_latin1(a: &[u8], s: &str) -> Option<Ordering> {
+    if !s.chars().all(|c| (c as u32) < 256) {
+        return None;
+    }
+    Some(a.iter().copied().cmp(s.chars().map(|c| c as u32 as u8)))
 }
 
 /// Result of an ordering test between a value and a literal.
@@ -529,60 +789,64 @@ enum Ord3 {
     NotLatin1,
 }
 
-fn order(v: &Scalar<'_>, lit: &Literal) -> Ord3 {
+fn order(v: &Scalar<'_>, lit: Lit<'_>) -> Ord3 {
     use Ord3::*;
     let some = |o: Option<Ordering>| o.map_or(Mismatch, Is);
     match (v, lit) {
-        (Scalar::Int(a), Literal::Int(b)) => Is(a.cmp(b)),
-        (Scalar::Int(a), Literal::Float(b)) => some(cmp_int_float(*a, *b)),
-        (Scalar::Float(a), Literal::Int(b)) => some(cmp_int_float(*b, *a).map(Ordering::reverse)),
-        (Scalar::Float(a), Literal::Float(b)) => some(a.partial_cmp(b)),
-        (Scalar::Str(a), Literal::Str(b)) => Is((*a).cmp(b.as_str())),
-        (Scalar::Bytes(a), Literal::Hex(b) | Literal::Binary(b)) => Is((*a).cmp(b.as_slice())),
-        (Scalar::Bytes(a), Literal::Str(s)) => match latin1(s) {
-            Some(b) => Is((*a).cmp(b.as_slice())),
-            None => NotLatin1,
-        },
-        (Scalar::Str(s), Literal::Hex(b) | Literal::Binary(b)) => match latin1(s) {
-            Some(a) => Is(a.as_slice().cmp(b.as_slice())),
-            None => NotLatin1,
-        },
-        (Scalar::Str(s), Literal::Timestamp(t)) => match (parse_timestamp(s), t.nanos) {
-            (Some(a), Some(b)) => Is(a.cmp(&b)),
+        (Scalar::Int(a), Lit::Int(b)) => Is(a.cmp(&b)),
+        (Scalar::Int(a), Lit::Float(b)) => some(cmp_int_float(*a, b)),
+        (Scalar::Float(a), Lit::Int(b)) => some(cmp_int_float(b, *a).map(Ordering::reverse)),
+        (Scalar::Float(a), Lit::Float(b)) => some(a.partial_cmp(&b)),
+        (Scalar::Str(a), Lit::Str(b)) => Is((*a).cmp(b)),
+        (Scalar::Bytes(a), Lit::Bytes(b)) => Is((*a).cmp(b)),
+        (Scalar::Bytes(a), Lit::Str(s)) => cmp_bytes_latin1(a, s).map_or(NotLatin1, Is),
+        (Scalar::Str(s), Lit::Bytes(b)) => {
+            cmp_bytes_latin1(b, s).map_or(NotLatin1, |o| Is(o.reverse()))
+        }
+        (Scalar::Str(s), Lit::Ts(t)) => match parse_timestamp(s) {
+            Some(a) if t != NO_INSTANT => Is(a.cmp(&t)),
             _ => Mismatch,
         },
         _ => Mismatch,
     }
 }
 
-fn equal(v: &Scalar<'_>, lit: &Literal) -> bool {
+fn equal(v: &Scalar<'_>, lit: Lit<'_>) -> bool {
     match (v, lit) {
-        (Scalar::Bool(a), Literal::Bool(b)) => a == b,
-        (_, Literal::Bool(_)) | (Scalar::Bool(_), _) => false,
+        (Scalar::Bool(a), Lit::Bool(b)) => *a == b,
+        (_, Lit::Bool(_)) | (Scalar::Bool(_), _) => false,
         _ => matches!(order(v, lit), Ord3::Is(Ordering::Equal)),
     }
 }
 
 fn nfc(s: &str) -> std::borrow::Cow<'_, str> {
-    if is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+    if s.is_ascii() || is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
         std::borrow::Cow::Borrowed(s)
     } else {
         std::borrow::Cow::Owned(s.nfc().collect())
     }
 }
 
-fn predicate(c: &Comparison, v: &Val<'_>) -> bool {
-    let Some(lit) = &c.literal else {
-        return false;
-    };
+/// The test of `op` against the literal at `lit_at` (prepared form at `comp`, 0 for none),
+/// `NOT` applied.
+fn predicate(
+    p: &Program,
+    op: ComparisonOp,
+    negated: bool,
+    lit_at: usize,
+    comp: usize,
+    v: &Val<'_>,
+) -> bool {
     let s = scalar(v);
-    let r = match c.op {
-        ComparisonOp::Eq | ComparisonOp::Ne => equal(&s, lit) == (c.op == ComparisonOp::Eq),
+    let r = match op {
+        ComparisonOp::Eq | ComparisonOp::Ne => {
+            equal(&s, lit(p, lit_at)) == (op == ComparisonOp::Eq)
+        }
         ComparisonOp::Lt | ComparisonOp::Le | ComparisonOp::Gt | ComparisonOp::Ge => {
-            match order(&s, lit) {
+            match order(&s, lit(p, lit_at)) {
                 Ord3::Mismatch => return false,
                 Ord3::NotLatin1 => false,
-                Ord3::Is(o) => match c.op {
+                Ord3::Is(o) => match op {
                     ComparisonOp::Lt => o.is_lt(),
                     ComparisonOp::Le => o.is_le(),
                     ComparisonOp::Gt => o.is_gt(),
@@ -590,29 +854,22 @@ fn predicate(c: &Comparison, v: &Val<'_>) -> bool {
                 },
             }
         }
-        ComparisonOp::In => match lit {
-            Literal::Set(items) => items.iter().any(|l| equal(&s, l)),
-            _ => false,
-        },
-        ComparisonOp::Like => match (&c.compiled, &s) {
-            (Compiled::Like { items, .. }, Scalar::Str(x)) => like_match(items, &nfc(x)),
-            (
-                Compiled::Like {
-                    items,
-                    latin1: true,
-                },
-                Scalar::Bytes(b),
-            ) => std::str::from_utf8(b).is_ok_and(|x| like_match(items, &nfc(x))),
+        ComparisonOp::In => p.operands(lit_at).any(|m| equal(&s, lit(p, m))),
+        ComparisonOp::Like => match (p.nodes[comp], &s) {
+            (Node::Like { span, .. }, Scalar::Str(x)) => like_match(p.str(span), &nfc(x)),
+            (Node::Like { span, latin1: true }, Scalar::Bytes(b)) => {
+                std::str::from_utf8(b).is_ok_and(|x| like_match(p.str(span), &nfc(x)))
+            }
             _ => false,
         },
         ComparisonOp::Matches => match &s {
-            Scalar::Str(x) => c.compiled.regex_search_text(&nfc(x)) == Some(true),
-            Scalar::Bytes(b) => c.compiled.regex_search_bytes(b),
+            Scalar::Str(x) => regex_search_text(p, comp, &nfc(x)) == Some(true),
+            Scalar::Bytes(b) => regex_search_bytes(p, comp, b),
             _ => false,
         },
-        ComparisonOp::IsSubset | ComparisonOp::IsSuperset => match (&c.compiled, &s) {
-            (Compiled::Net(Some(lit_net)), Scalar::Str(x)) => match Net::parse(x) {
-                Some(val_net) if c.op == ComparisonOp::IsSubset => val_net.within(lit_net),
+        ComparisonOp::IsSubset | ComparisonOp::IsSuperset => match (p.net(comp), &s) {
+            (Some(lit_net), Scalar::Str(x)) => match Net::parse(x) {
+                Some(val_net) if op == ComparisonOp::IsSubset => val_net.within(&lit_net),
                 Some(val_net) => lit_net.within(&val_net),
                 None => false,
             },
@@ -620,28 +877,33 @@ fn predicate(c: &Comparison, v: &Val<'_>) -> bool {
         },
         ComparisonOp::Exists => true,
     };
-    r != c.negated
+    r != negated
 }
 
-fn observation_matches(e: &ComparisonExpr, obs: &Observation<'_>) -> bool {
-    obs.objects
+/// Does some root object of `obs` satisfy the bracketed expression at `i`?
+fn observation_matches<'a, O: ObsView<'a>>(p: &Program, i: usize, obs: &O) -> bool {
+    obs.objs()
         .iter()
-        .any(|o| eval_cmp_expr(e, o.ty, o.value, obs) && !NON_SCO_TYPES.contains(&o.ty))
+        .any(|o| eval_cmp(p, i + 1, o.ty, o.value, obs) && !NON_SCO_TYPES.contains(&o.ty))
 }
 
 // ---------------------------------------------------------------------------------------
 // Observation expressions
 
-/// Instances bound, as (observation index, count) sorted by index.
-type Binding = Vec<(u32, u64)>;
+/// Instances bound, as (observation index, count) sorted by index (inline up to two).
+type Binding = SmallVec<[(u32, u64); 2]>;
 
-struct Ctx<'o, 'a> {
-    obs: &'o [Observation<'a>],
+/// Candidate bindings of a sub-expression (inline up to four).
+type Bindings = SmallVec<[Binding; 4]>;
+
+struct Ctx<'o, 'p, O> {
+    p: &'p Program,
+    obs: &'o [O],
 }
 
-impl Ctx<'_, '_> {
-    fn combine(&self, a: &[Binding], b: &[Binding], followed_by: bool) -> Vec<Binding> {
-        let mut out = Vec::new();
+impl<'a, O: ObsView<'a>> Ctx<'_, '_, O> {
+    fn combine(&self, a: &[Binding], b: &[Binding], followed_by: bool) -> Bindings {
+        let mut out = Bindings::new();
         let mut pairs = 0usize;
         for x in a {
             for y in b {
@@ -664,7 +926,7 @@ impl Ctx<'_, '_> {
     }
 
     fn add(&self, x: &Binding, y: &Binding) -> Option<Binding> {
-        let mut z = Vec::with_capacity(x.len() + y.len());
+        let mut z = Binding::with_capacity(x.len() + y.len());
         let (mut i, mut j) = (0, 0);
         while i < x.len() || j < y.len() {
             let (idx, n) = match (x.get(i), y.get(j)) {
@@ -687,7 +949,7 @@ impl Ctx<'_, '_> {
                 }
                 (None, None) => break,
             };
-            if n > self.obs[idx as usize].number_observed {
+            if n > self.obs[idx as usize].count() {
                 return None;
             }
             z.push((idx, n));
@@ -699,18 +961,18 @@ impl Ctx<'_, '_> {
     /// too large: for each run of matched observations in time order, the binding that fills
     /// `k` instances from the run's start (and one filling from its end). Every binding
     /// produced is valid; the ones with the shortest time spans are among them.
-    fn repeats_in_windows(&self, base: &[Binding], k: u64) -> Vec<Binding> {
+    fn repeats_in_windows(&self, base: &[Binding], k: u64) -> Bindings {
         let mut idx: Vec<u32> = base.iter().map(|b| b[0].0).collect();
         idx.sort_by_key(|i| {
             let o = &self.obs[*i as usize];
-            (o.first_observed, o.last_observed, *i)
+            (o.first(), o.last(), *i)
         });
         idx.dedup();
         let fill = |run: &mut dyn Iterator<Item = u32>| -> Option<Binding> {
             let mut need = k;
-            let mut z: Binding = Vec::new();
+            let mut z = Binding::new();
             for i in run {
-                let take = self.obs[i as usize].number_observed.min(need);
+                let take = self.obs[i as usize].count().min(need);
                 z.push((i, take));
                 need -= take;
                 if need == 0 {
@@ -720,7 +982,7 @@ impl Ctx<'_, '_> {
             }
             None
         };
-        let mut out = Vec::new();
+        let mut out = Bindings::new();
         for start in 0..idx.len() {
             out.extend(fill(&mut idx[start..].iter().copied()));
             out.extend(fill(&mut idx[..=start].iter().rev().copied()));
@@ -730,39 +992,40 @@ impl Ctx<'_, '_> {
 
     fn max_first(&self, b: &Binding) -> i128 {
         b.iter()
-            .map(|(i, _)| self.obs[*i as usize].first_observed)
+            .map(|(i, _)| self.obs[*i as usize].first())
             .max()
             .unwrap_or(i128::MIN)
     }
 
     fn min_last(&self, b: &Binding) -> i128 {
         b.iter()
-            .map(|(i, _)| self.obs[*i as usize].last_observed)
+            .map(|(i, _)| self.obs[*i as usize].last())
             .min()
             .unwrap_or(i128::MAX)
     }
 
-    fn eval(&self, e: &ObservationExpr) -> Vec<Binding> {
-        match e {
-            ObservationExpr::Comparison(c) => self
+    fn eval(&self, e: usize) -> Bindings {
+        let p = self.p;
+        match p.nodes[e] {
+            Node::Bracket { .. } => self
                 .obs
                 .iter()
                 .enumerate()
-                .filter(|(_, o)| o.number_observed >= 1 && observation_matches(c, o))
-                .map(|(i, _)| vec![(i as u32, 1)])
+                .filter(|(_, o)| o.count() >= 1 && observation_matches(p, e, *o))
+                .map(|(i, _)| smallvec::smallvec![(i as u32, 1)])
                 .take(MAX_BINDINGS)
                 .collect(),
-            ObservationExpr::Or(v) => {
-                let mut out = Vec::new();
-                for x in v {
+            Node::OOr { .. } => {
+                let mut out = Bindings::new();
+                for x in p.operands(e) {
                     out.extend(self.eval(x));
                 }
                 minimize(out)
             }
-            ObservationExpr::And(v) | ObservationExpr::FollowedBy(v) => {
-                let followed_by = matches!(e, ObservationExpr::FollowedBy(_));
-                let mut acc = Vec::new();
-                for (i, x) in v.iter().enumerate() {
+            Node::OAnd { .. } | Node::OFollowedBy { .. } => {
+                let followed_by = matches!(p.nodes[e], Node::OFollowedBy { .. });
+                let mut acc = Bindings::new();
+                for (i, x) in p.operands(e).enumerate() {
                     let b = self.eval(x);
                     acc = if i == 0 {
                         b
@@ -775,68 +1038,65 @@ impl Ctx<'_, '_> {
                 }
                 acc
             }
-            ObservationExpr::Qualified(inner, q) => {
-                if let Qualifier::StartStop { start, stop } = q {
-                    let (Some(s), Some(t)) = (start.nanos, stop.nanos) else {
-                        return Vec::new();
-                    };
-                    if s >= t {
-                        return Vec::new();
-                    }
-                    let mut v = self.eval(inner);
-                    v.retain(|b| {
-                        b.iter().all(|(i, _)| {
-                            let o = &self.obs[*i as usize];
-                            o.last_observed >= s && o.first_observed < t
-                        })
-                    });
-                    return v;
+            Node::StartStop { .. } => {
+                let (Node::Ts { nanos: s, .. }, Node::Ts { nanos: t, .. }) =
+                    (p.nodes[e + 1], p.nodes[e + 2])
+                else {
+                    return Bindings::new();
+                };
+                if s == NO_INSTANT || t == NO_INSTANT || s >= t {
+                    return Bindings::new();
                 }
-                match q {
-                    Qualifier::Within { nanos, .. } => {
-                        if *nanos <= 0 {
-                            return Vec::new();
-                        }
-                        let mut v = self.eval(inner);
-                        v.retain(|b| self.max_first(b) - self.min_last(b) <= *nanos);
-                        v
-                    }
-                    Qualifier::Repeats(k) => {
-                        let mut k = *k;
-                        if k == 0 {
-                            return Vec::new();
-                        }
-                        let mut base = self.eval(inner);
-                        // k disjoint bindings need at least k instances.
-                        let cap: u128 =
-                            self.obs.iter().map(|o| u128::from(o.number_observed)).sum();
-                        if u128::from(k) > cap {
-                            return Vec::new();
-                        }
-                        if base.iter().all(|b| b.len() == 1 && b[0].1 == 1)
-                            && compositions_exceed(k, base.len() as u64, MAX_BINDINGS as u64)
-                        {
-                            return self.repeats_in_windows(&base, k);
-                        }
-                        let mut acc: Option<Vec<Binding>> = None;
-                        loop {
-                            if k & 1 == 1 {
-                                acc = Some(match acc {
-                                    None => base.clone(),
-                                    Some(a) => self.combine(&a, &base, false),
-                                });
-                            }
-                            k >>= 1;
-                            if k == 0 || acc.as_ref().is_some_and(Vec::is_empty) {
-                                break;
-                            }
-                            base = self.combine(&base, &base, false);
-                        }
-                        acc.unwrap_or_default()
-                    }
-                    Qualifier::StartStop { .. } => Vec::new(),
-                }
+                let mut v = self.eval(e + 3);
+                v.retain(|b| {
+                    b.iter().all(|(i, _)| {
+                        let o = &self.obs[*i as usize];
+                        o.last() >= s && o.first() < t
+                    })
+                });
+                v
             }
+            Node::Within { nanos, .. } => {
+                if nanos <= 0 {
+                    return Bindings::new();
+                }
+                let mut v = self.eval(e + 1);
+                v.retain(|b| self.max_first(b) - self.min_last(b) <= nanos);
+                v
+            }
+            Node::Repeats { n, .. } => {
+                let mut k = n;
+                if k == 0 {
+                    return Bindings::new();
+                }
+                let mut base = self.eval(e + 1);
+                // k disjoint bindings need at least k instances.
+                let cap: u128 = self.obs.iter().map(|o| u128::from(o.count())).sum();
+                if u128::from(k) > cap {
+                    return Bindings::new();
+                }
+                if base.iter().all(|b| b.len() == 1 && b[0].1 == 1)
+                    && compositions_exceed(k, base.len() as u64, MAX_BINDINGS as u64)
+                {
+                    return self.repeats_in_windows(&base, k);
+                }
+                let mut acc: Option<Bindings> = None;
+                loop {
+                    if k & 1 == 1 {
+                        acc = Some(match acc {
+                            None => base.clone(),
+                            Some(a) => self.combine(&a, &base, false),
+                        });
+                    }
+                    k >>= 1;
+                    if k == 0 || acc.as_ref().is_some_and(|a| a.is_empty()) {
+                        break;
+                    }
+                    base = self.combine(&base, &base, false);
+                }
+                acc.unwrap_or_default()
+            }
+            _ => Bindings::new(),
         }
     }
 }
@@ -861,7 +1121,7 @@ fn compositions_exceed(k: u64, m: u64, limit: u64) -> bool {
 }
 
 /// Drop duplicates and bindings that bind a superset of another binding's instances.
-fn minimize(mut v: Vec<Binding>) -> Vec<Binding> {
+fn minimize(mut v: Bindings) -> Bindings {
     let size = |b: &Binding| b.iter().map(|x| x.1).sum::<u64>();
     v.sort_by(|a, b| size(a).cmp(&size(b)).then_with(|| a.cmp(b)));
     v.dedup();
@@ -869,7 +1129,7 @@ fn minimize(mut v: Vec<Binding>) -> Vec<Binding> {
         v.truncate(MAX_BINDINGS);
         return v;
     }
-    let mut out: Vec<Binding> = Vec::with_capacity(v.len());
+    let mut out = Bindings::with_capacity(v.len());
     for b in v {
         if !out.iter().any(|m| dominated_by(&b, m)) {
             out.push(b);
@@ -887,80 +1147,38 @@ fn dominated_by(b: &Binding, m: &Binding) -> bool {
     })
 }
 
-pub(crate) fn matches(root: &ObservationExpr, observations: &[Observation<'_>]) -> bool {
+pub(crate) fn matches<'a, O: ObsView<'a>>(p: &Program, observations: &[O]) -> bool {
     if observations.len() > u32::MAX as usize {
         return false;
     }
     // Without AND, FOLLOWEDBY or qualifiers every binding is one instance of one observation:
     // the pattern matches when one observation does (no bindings built).
-    if let Some(m) = any_single(root, observations) {
-        return m;
+    if simple(p, 0) {
+        return observations
+            .iter()
+            .any(|o| o.count() >= 1 && holds(p, 0, o));
     }
-    !Ctx { obs: observations }.eval(root).is_empty()
+    !Ctx {
+        p,
+        obs: observations,
+    }
+    .eval(0)
+    .is_empty()
 }
 
-/// For expressions of only bracketed expressions and `OR`: does one observation match?
-/// `None` for anything else.
-fn any_single(e: &ObservationExpr, obs: &[Observation<'_>]) -> Option<bool> {
-    fn simple(e: &ObservationExpr) -> bool {
-        match e {
-            ObservationExpr::Comparison(_) => true,
-            ObservationExpr::Or(v) => v.iter().all(simple),
-            _ => false,
-        }
-    }
-    fn holds(e: &ObservationExpr, o: &Observation<'_>) -> bool {
-        match e {
-            ObservationExpr::Comparison(c) => observation_matches(c, o),
-            ObservationExpr::Or(v) => v.iter().any(|x| holds(x, o)),
-            _ => false,
-        }
-    }
-    if !simple(e) {
-        return None;
-    }
-    Some(obs.iter().any(|o| o.number_observed >= 1 && holds(e, o)))
-}
-
-pub(crate) fn collect_unsupported(e: &ObservationExpr, out: &mut Vec<String>) {
-    fn cmp(e: &ComparisonExpr, out: &mut Vec<String>) {
-        match e {
-            ComparisonExpr::And(v) | ComparisonExpr::Or(v) => v.iter().for_each(|x| cmp(x, out)),
-            ComparisonExpr::Comparison(c) => {
-                if let Some(msg) = c.compiled.regex_error() {
-                    out.push(format!("{} {}: {msg}", c.path, c.op.as_str()));
-                }
-            }
-        }
-    }
-    match e {
-        ObservationExpr::Comparison(c) => cmp(c, out),
-        ObservationExpr::And(v) | ObservationExpr::Or(v) | ObservationExpr::FollowedBy(v) => {
-            v.iter().for_each(|x| collect_unsupported(x, out));
-        }
-        ObservationExpr::Qualified(x, _) => collect_unsupported(x, out),
+/// Only bracketed expressions and `OR`?
+fn simple(p: &Program, e: usize) -> bool {
+    match p.nodes[e] {
+        Node::Bracket { .. } => true,
+        Node::OOr { .. } => p.operands(e).all(|x| simple(p, x)),
+        _ => false,
     }
 }
 
-impl Comparison {
-    /// Does this comparison hold on `root` (an object of `observation`)? The root's `type`
-    /// must be the path's object type. For candidate verification in compiled matchers.
-    pub fn holds_on(&self, root: &Value, observation: &Observation<'_>) -> bool {
-        root.get("type").and_then(Value::as_str) == Some(self.path.object_type.as_str())
-            && test(self, root, observation)
-    }
-}
-
-impl ComparisonExpr {
-    /// Does this bracketed expression hold with `root` as its root object?
-    pub fn holds_on(&self, root: &Value, observation: &Observation<'_>) -> bool {
-        root.get("type")
-            .and_then(Value::as_str)
-            .is_some_and(|ty| eval_cmp_expr(self, ty, root, observation))
-    }
-
-    /// Does some root object of `observation` satisfy this expression?
-    pub fn matches_observation(&self, observation: &Observation<'_>) -> bool {
-        observation_matches(self, observation)
+fn holds<'a, O: ObsView<'a>>(p: &Program, e: usize, o: &O) -> bool {
+    match p.nodes[e] {
+        Node::Bracket { .. } => observation_matches(p, e, o),
+        Node::OOr { .. } => p.operands(e).any(|x| holds(p, x, o)),
+        _ => false,
     }
 }

@@ -122,6 +122,36 @@ pub(crate) struct Token {
     pub end: usize,
 }
 
+/// The keyword spelled by `word`, if any.
+fn keyword(word: &[u8]) -> Option<Tok> {
+    if !(2..=10).contains(&word.len()) {
+        return None;
+    }
+    Some(match word {
+        b"AND" => Tok::And,
+        b"OR" => Tok::Or,
+        b"NOT" => Tok::Not,
+        b"FOLLOWEDBY" => Tok::FollowedBy,
+        b"LIKE" => Tok::Like,
+        b"MATCHES" => Tok::Matches,
+        b"ISSUPERSET" => Tok::IsSuperset,
+        b"ISSUBSET" => Tok::IsSubset,
+        b"EXISTS" => Tok::Exists,
+        b"LAST" => Tok::Last,
+        b"IN" => Tok::In,
+        b"START" => Tok::Start,
+        b"STOP" => Tok::Stop,
+        b"SECONDS" => Tok::Seconds,
+        b"true" => Tok::True,
+        b"false" => Tok::False,
+        b"WITHIN" => Tok::Within,
+        b"REPEATS" => Tok::Repeats,
+        b"TIMES" => Tok::Times,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
 const KEYWORDS: &[(&str, Tok)] = &[
     ("AND", Tok::And),
     ("OR", Tok::Or),
@@ -220,10 +250,7 @@ fn str_lit(b: &[u8], i: usize) -> Option<usize> {
     }
     let mut j = i + 1;
     loop {
-        j += b
-            .get(j..)?
-            .iter()
-            .position(|c| *c == b'\'' || *c == b'\\')?;
+        j += memchr::memchr2(b'\'', b'\\', b.get(j..)?)?;
         match b[j] {
             b'\'' => return Some(j + 1 - i),
             _ => match b.get(j + 1)? {
@@ -277,55 +304,152 @@ fn ts_lit(b: &[u8], i: usize) -> Option<usize> {
 
 /// Tokenize; whitespace and comments are dropped. Always ends with an `Eof` token.
 pub(crate) fn lex(src: &str) -> Vec<Token> {
-    let b = src.as_bytes();
+    let mut lx = Lexer::new(src);
     let mut out = Vec::with_capacity(src.len() / 4 + 2);
-    let mut i = 0;
-    while i < b.len() {
-        if matches!(b[i], b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C) {
-            i += 1;
-            continue;
+    loop {
+        let t = lx.next_token();
+        out.push(t);
+        if t.kind == Tok::Eof {
+            return out;
         }
-        let c = if b[i] < 0x80 {
-            char::from(b[i])
-        } else {
-            src[i..].chars().next().unwrap_or('\0')
-        };
-        if is_ws(c) {
-            i += c.len_utf8();
-            continue;
-        }
-        if b[i] == b'/'
-            && b.get(i + 1) == Some(&b'*')
-            && let Some(p) = src[i + 2..].find("*/")
-        {
-            i += p + 4;
-            continue;
-        }
-        if b[i] == b'/' && b.get(i + 1) == Some(&b'/') {
-            let n = b[i..]
-                .iter()
-                .take_while(|c| **c != b'\r' && **c != b'\n')
-                .count();
-            i += n;
-            continue;
-        }
-        let (kind, len) = longest(b, i, c);
-        out.push(Token {
-            kind,
-            start: i,
-            end: i + len,
-        });
-        i += len;
     }
-    out.push(Token {
-        kind: Tok::Eof,
-        start: b.len(),
-        end: b.len(),
-    });
-    out
 }
 
+/// Tokens one at a time (the parser needs one token of look-ahead, so no token list is built).
+pub(crate) struct Lexer<'s> {
+    src: &'s str,
+    pos: usize,
+}
+
+impl<'s> Lexer<'s> {
+    pub(crate) fn new(src: &'s str) -> Lexer<'s> {
+        Lexer { src, pos: 0 }
+    }
+
+    /// The next token, whitespace and comments skipped; `Eof` at the end (and after it).
+    pub(crate) fn next_token(&mut self) -> Token {
+        let src = self.src;
+        let b = src.as_bytes();
+        let mut i = self.pos;
+        while i < b.len() {
+            let first = b[i];
+            if matches!(first, b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C) {
+                i += 1;
+                continue;
+            }
+            // Tokens that no longer rule can start with.
+            let single = match first {
+                b'[' => Some(Tok::LBrack),
+                b']' => Some(Tok::RBrack),
+                b'(' => Some(Tok::LParen),
+                b')' => Some(Tok::RParen),
+                b':' => Some(Tok::Colon),
+                b',' => Some(Tok::Comma),
+                b'*' => Some(Tok::Asterisk),
+                b'^' => Some(Tok::Power),
+                _ => None,
+            };
+            if let Some(kind) = single {
+                self.pos = i + 1;
+                return Token {
+                    kind,
+                    start: i,
+                    end: i + 1,
+                };
+            }
+            let c = if first < 0x80 {
+                char::from(first)
+            } else {
+                src[i..].chars().next().unwrap_or('\0')
+            };
+            if first >= 0x80 && is_ws(c) {
+                i += c.len_utf8();
+                continue;
+            }
+            if first == b'/'
+                && b.get(i + 1) == Some(&b'*')
+                && let Some(p) = src[i + 2..].find("*/")
+            {
+                i += p + 4;
+                continue;
+            }
+            if first == b'/' && b.get(i + 1) == Some(&b'/') {
+                let n = b[i..]
+                    .iter()
+                    .take_while(|c| **c != b'\r' && **c != b'\n')
+                    .count();
+                i += n;
+                continue;
+            }
+            let (kind, len) = longest(b, i, c);
+            self.pos = i + len;
+            return Token {
+                kind,
+                start: i,
+                end: i + len,
+            };
+        }
+        self.pos = b.len();
+        Token {
+            kind: Tok::Eof,
+            start: b.len(),
+            end: b.len(),
+        }
+    }
+}
+
+/// Bytes that continue an identifier (`[A-Za-z0-9_]`).
+const fn ident_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'_';
+        c += 1;
+    }
+    t
+}
+
+static IDENT: [bool; 256] = ident_table();
+
+/// The token at `i` (not whitespace or a comment): the longest match, ties to the rule
+/// listed first in the grammar. `c` is the character at `i`.
 fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
+    let first = b[i];
+    if first.is_ascii_alphabetic() || first == b'_' {
+        return word(b, i);
+    }
+    match first {
+        b'\'' => {
+            return match str_lit(b, i) {
+                Some(n) => (Tok::Str, n),
+                None => (Tok::Quote, 1),
+            };
+        }
+        b'=' => return (Tok::Eq, if b.get(i + 1) == Some(&b'=') { 2 } else { 1 }),
+        b'!' => {
+            return if b.get(i + 1) == Some(&b'=') {
+                (Tok::Neq, 2)
+            } else {
+                (Tok::Invalid, 1)
+            };
+        }
+        b'<' => {
+            return match b.get(i + 1) {
+                Some(b'>') => (Tok::Neq, 2),
+                Some(b'=') => (Tok::Le, 2),
+                _ => (Tok::Lt, 1),
+            };
+        }
+        b'>' => {
+            return if b.get(i + 1) == Some(&b'=') {
+                (Tok::Ge, 2)
+            } else {
+                (Tok::Gt, 1)
+            };
+        }
+        _ => {}
+    }
     let mut best: (Tok, usize) = (Tok::Invalid, c.len_utf8());
     let mut best_len = 0usize;
     let mut offer = |t: Tok, l: Option<usize>| {
@@ -336,7 +460,6 @@ fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
             best = (t, l);
         }
     };
-    let first = b[i];
     if first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.') {
         let sign = |s: u8| -> Option<usize> { (first == s).then_some(1) };
         offer(
@@ -351,69 +474,76 @@ fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
         );
         offer(Tok::FloatPos, float_body(b, i + plus).map(|n| n + plus));
     }
-    match first {
-        b'h' => offer(Tok::Hex, hex_lit(b, i)),
-        b'b' => offer(Tok::Binary, bin_lit(b, i)),
-        b'\'' => offer(Tok::Str, str_lit(b, i)),
-        _ => {}
-    }
-    if first.is_ascii_alphabetic() || first == b'_' {
-        let n1 = b[i..]
-            .iter()
-            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-            .count();
-        let n2 = n1
-            + b[i + n1..]
-                .iter()
-                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_' || **c == b'-')
-                .count();
-        // `true`/`false` and the keywords are words of letters: as a prefix of a longer
-        // identifier they lose to it, so only a whole word can be one of them (`Bool` is
-        // listed before the `true`/`false` keywords and wins the tie).
-        let word = &b[i..i + n1];
-        if n2 == n1 && (word == b"true" || word == b"false") {
-            offer(Tok::Bool, Some(n1));
-        }
-        if first == b't' {
-            offer(Tok::Timestamp, ts_lit(b, i));
-        }
-        if n2 == n1
-            && let Some((_, t)) = KEYWORDS.iter().find(|(kw, _)| kw.as_bytes() == word)
-        {
-            offer(*t, Some(n1));
-        }
-        offer(Tok::IdentNoHyphen, Some(n1));
-        offer(Tok::IdentHyphen, Some(n2));
-        return best;
-    }
-    match (first, b.get(i + 1)) {
-        (b'=', Some(b'=')) => offer(Tok::Eq, Some(2)),
-        (b'!', Some(b'=')) | (b'<', Some(b'>')) => offer(Tok::Neq, Some(2)),
-        (b'<', Some(b'=')) => offer(Tok::Le, Some(2)),
-        (b'>', Some(b'=')) => offer(Tok::Ge, Some(2)),
-        _ => {}
-    }
-    let single = match b[i] {
-        b'=' => Some(Tok::Eq),
-        b'<' => Some(Tok::Lt),
-        b'>' => Some(Tok::Gt),
-        b'\'' => Some(Tok::Quote),
-        b':' => Some(Tok::Colon),
+    let single = match first {
         b'.' => Some(Tok::Dot),
-        b',' => Some(Tok::Comma),
-        b')' => Some(Tok::RParen),
-        b'(' => Some(Tok::LParen),
-        b']' => Some(Tok::RBrack),
-        b'[' => Some(Tok::LBrack),
         b'+' => Some(Tok::Plus),
         b'-' => Some(Tok::Hyphen),
-        b'^' => Some(Tok::Power),
         b'/' => Some(Tok::Divide),
+        b'[' => Some(Tok::LBrack),
+        b']' => Some(Tok::RBrack),
+        b'(' => Some(Tok::LParen),
+        b')' => Some(Tok::RParen),
+        b':' => Some(Tok::Colon),
+        b',' => Some(Tok::Comma),
         b'*' => Some(Tok::Asterisk),
+        b'^' => Some(Tok::Power),
         _ => None,
     };
     if let Some(t) = single {
         offer(t, Some(1));
     }
     best
+}
+
+/// A token starting with a letter or `_`: `h''`, `b''` and `t''` literals, `true`/`false`,
+/// keywords and identifiers.
+fn word(b: &[u8], i: usize) -> (Tok, usize) {
+    let first = b[i];
+    if b.get(i + 1) == Some(&b'\'') {
+        // A one-letter identifier, unless a literal of this letter is longer.
+        let lit = match first {
+            b'h' => hex_lit(b, i).map(|n| (Tok::Hex, n)),
+            b'b' => bin_lit(b, i).map(|n| (Tok::Binary, n)),
+            b't' => ts_lit(b, i).map(|n| (Tok::Timestamp, n)),
+            _ => None,
+        };
+        return lit.unwrap_or((Tok::IdentNoHyphen, 1));
+    }
+    let mut j = i + 1;
+    while j < b.len() && IDENT[usize::from(b[j])] {
+        j += 1;
+    }
+    let n1 = j - i;
+    let mut k = j;
+    while k < b.len() && (IDENT[usize::from(b[k])] || b[k] == b'-') {
+        k += 1;
+    }
+    if k > j {
+        return (Tok::IdentHyphen, k - i);
+    }
+    // `true`/`false` and the keywords are words of letters: as a prefix of a longer
+    // identifier they lose to it, so only a whole word can be one of them (`Bool` is listed
+    // before the `true`/`false` keywords and wins the tie).
+    let w = &b[i..j];
+    if w == b"true" || w == b"false" {
+        return (Tok::Bool, n1);
+    }
+    match keyword(w) {
+        Some(t) => (t, n1),
+        None => (Tok::IdentNoHyphen, n1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyword_table_agrees_with_lookup() {
+        for (kw, t) in KEYWORDS {
+            assert_eq!(keyword(kw.as_bytes()), Some(*t));
+        }
+        assert_eq!(keyword(b"ANDX"), None);
+        assert_eq!(keyword(b"and"), None);
+    }
 }

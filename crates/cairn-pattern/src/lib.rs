@@ -8,21 +8,29 @@
 //!   (hash values per hash type, one qualifier type per bracketed expression).
 //! * [`PatternError`]: why a pattern was rejected, with the byte offset, line/column and what
 //!   the grammar expected there.
-//! * The public syntax tree, built for compiled matchers as much as for the evaluator:
-//!   [`ObservationExpr`] (`[..]`, `AND`, `OR`, `FOLLOWEDBY`, qualified), [`ComparisonExpr`]
-//!   (`AND`/`OR` inside brackets), [`Comparison`] `{ path, op, negated, literal }`,
-//!   [`ObjectPath`] (`object_type` + [`PathStep`]s), [`Literal`], [`Qualifier`],
-//!   [`Timestamp`]. Precedence and grouping are resolved in the tree shape; string escapes,
-//!   `h''`/`b''` and `t''` literals are decoded. `LIKE` wildcards are prepared at parse time;
-//!   a `MATCHES` regex that is only literal text (`^abc$`, `^(a|b)$`, `(?i)xyz`, ...) is
-//!   answered by string comparison without a regex engine, any other is compiled on first use
-//!   and kept (without Unicode for ASCII values when that decides the same, which is far
-//!   cheaper to build). This is private state inside [`Comparison`]; a [`Pattern`] is
-//!   `Send + Sync` and can be shared between threads.
+//! * Inside, a pattern is one flat vector of nodes over one text buffer (the source and the
+//!   decoded strings), written by the parser as it reads tokens, so parsing allocates a
+//!   handful of buffers rather than a `String` or `Vec` per node; the evaluator reads that
+//!   form. Precedence and grouping are resolved; string escapes, `h''`/`b''` and `t''`
+//!   literals are decoded. `LIKE` patterns are put in NFC at parse time; a `MATCHES` regex
+//!   that is only literal text (`^abc$`, `^(a|b)$`, `(?i)xyz`, ...) is answered by string
+//!   comparison without a regex engine, any other is compiled on first use and kept with the
+//!   pattern (without Unicode for ASCII values when that decides the same, which is far
+//!   cheaper to build), and compiled regexes are shared through a bounded process-wide cache
+//!   ([`REGEX_CACHE_SIZE`] entries, oldest dropped first; compiled regexes only, never match
+//!   results). A [`Pattern`] is `Send + Sync` and can be shared between threads.
+//! * The public syntax tree, for compiled matchers and other analyses, built from that form
+//!   on the first call of [`Pattern::root`] and then kept: [`ObservationExpr`] (`[..]`,
+//!   `AND`, `OR`, `FOLLOWEDBY`, qualified), [`ComparisonExpr`] (`AND`/`OR` inside brackets),
+//!   [`Comparison`] `{ path, op, negated, literal, literal_span }`, [`ObjectPath`]
+//!   (`object_type` + [`PathStep`]s), [`Literal`], [`Qualifier`], [`Timestamp`].
 //! * [`Observation`]: one observed-data SDO as the evaluator sees it: `first_observed`,
 //!   `last_observed` (nanoseconds), `number_observed` and its SCOs (borrowed
 //!   `serde_json::Value`s, by id). [`observations_from_bundle`] builds them from bundle objects.
-//! * [`Pattern::matches`] evaluates a pattern against a slice of observations.
+//! * [`Pattern::matches`] evaluates a pattern against a slice of observations;
+//!   [`Pattern::matches_bundle`] against the objects of a bundle directly (the same result and
+//!   errors as [`observations_from_bundle`] followed by [`Pattern::matches`], without building
+//!   [`Observation`]s for small bundles).
 //!
 //! # Evaluation semantics (STIX 2.1 Part 5, as the OASIS stix2-matcher applies it)
 //!
@@ -70,25 +78,35 @@ mod error;
 mod eval;
 mod lexer;
 mod parser;
+mod program;
 mod time;
 mod validate;
+
+use std::sync::OnceLock;
 
 pub use ast::{
     Comparison, ComparisonExpr, ComparisonOp, Literal, ObjectPath, ObservationExpr, PathStep,
     Qualifier, Timestamp,
 };
-pub use compiled::Net;
+pub use compiled::{Net, REGEX_CACHE_SIZE};
 pub use error::{ObservationError, PatternError};
 pub use eval::{MAX_BINDINGS, MAX_PAIRS, Observation, observations_from_bundle};
 pub use parser::MAX_DEPTH;
 pub use time::parse_timestamp;
 
 /// A parsed STIX 2.1 pattern.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Pattern {
-    source: String,
-    root: ObservationExpr,
-    qualifier_issues: Vec<PatternError>,
+    prog: program::Program,
+    /// The public syntax tree, built on first use.
+    tree: OnceLock<ObservationExpr>,
+}
+
+impl PartialEq for Pattern {
+    /// Same pattern text (the tree is a function of it).
+    fn eq(&self, other: &Pattern) -> bool {
+        self.source() == other.source()
+    }
 }
 
 impl Pattern {
@@ -96,11 +114,9 @@ impl Pattern {
     /// [`MAX_DEPTH`] groups or stacked qualifiers is rejected with [`PatternError::TooDeep`]
     /// (the grammar itself has no limit; chains such as `a OR b OR ...` do not count).
     pub fn parse(src: &str) -> Result<Pattern, PatternError> {
-        let p = parser::parse(src)?;
         Ok(Pattern {
-            source: src.to_string(),
-            root: p.root,
-            qualifier_issues: p.qualifier_issues,
+            prog: parser::parse(src)?,
+            tree: OnceLock::new(),
         })
     }
 
@@ -108,8 +124,12 @@ impl Pattern {
     /// is returned (duplicate qualifiers first, then hash values in pattern order).
     pub fn validate(src: &str) -> Result<Pattern, PatternError> {
         let p = Pattern::parse(src)?;
-        let errs = p.semantic_errors();
-        match errs.into_iter().next() {
+        if let Some(e) = p.prog.issues.first() {
+            return Err(e.clone());
+        }
+        let mut hashes = Vec::new();
+        validate::check_hashes(&p.prog, &mut hashes);
+        match hashes.into_iter().next() {
             Some(e) => Err(e),
             None => Ok(p),
         }
@@ -117,39 +137,61 @@ impl Pattern {
 
     /// All semantic problems of a parsed pattern (empty when it is valid).
     pub fn semantic_errors(&self) -> Vec<PatternError> {
-        let mut out = self.qualifier_issues.clone();
-        validate::check_hashes(&self.source, &self.root, &mut out);
+        let mut out = self.prog.issues.clone();
+        validate::check_hashes(&self.prog, &mut out);
         out
     }
 
     /// The pattern text as given.
     pub fn source(&self) -> &str {
-        &self.source
+        self.prog.source()
     }
 
-    /// The syntax tree.
+    /// The syntax tree (built on the first call, then kept).
     pub fn root(&self) -> &ObservationExpr {
-        &self.root
+        self.tree.get_or_init(|| self.prog.observation(0))
     }
 
     /// Regexes this engine cannot compile (the pattern is valid, but such `MATCHES`/`LIKE`
     /// comparisons never hold). Empty for evaluable patterns.
     pub fn unsupported(&self) -> Vec<String> {
         let mut out = Vec::new();
-        eval::collect_unsupported(&self.root, &mut out);
+        for i in self.prog.tests() {
+            let program::Node::Test { comp, op, .. } = self.prog.nodes[i] else {
+                continue;
+            };
+            if comp == 0 {
+                continue;
+            }
+            if let Some(msg) = compiled::regex_error(&self.prog, i + comp as usize) {
+                out.push(format!("{} {}: {msg}", self.prog.path(i), op.as_str()));
+            }
+        }
         out
     }
 
     /// Does the pattern match these observations?
     pub fn matches(&self, observations: &[Observation<'_>]) -> bool {
-        eval::matches(&self.root, observations)
+        eval::matches(&self.prog, observations)
+    }
+
+    /// Does the pattern match the observations of these bundle objects (observed-data SDOs
+    /// and SCOs in any order)? The same as [`observations_from_bundle`] followed by
+    /// [`Pattern::matches`], errors included, without building [`Observation`]s for bundles
+    /// of up to 48 SCOs.
+    pub fn matches_bundle<'a, I>(&self, objects: I) -> Result<bool, ObservationError>
+    where
+        I: IntoIterator<Item = &'a serde_json::Value>,
+        I::IntoIter: Clone,
+    {
+        eval::matches_bundle(&self.prog, objects)
     }
 }
 
 impl std::fmt::Display for Pattern {
     /// The pattern text as given.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.source)
+        f.write_str(self.source())
     }
 }
 

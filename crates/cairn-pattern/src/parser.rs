@@ -1,47 +1,61 @@
 //! Recursive-descent parser for the STIX 2.1 pattern grammar (`STIXPattern.g4`, stix2-patterns
 //! 2.1.2). The grammar is LL(1) once its left recursion is written as loops, so the language
-//! accepted here is exactly the reference one.
+//! accepted here is exactly the reference one. It reads tokens one at a time and writes the
+//! flat [`Program`] directly (no token list, no per-node allocation).
 
 use base64::Engine as _;
 
-use crate::ast::*;
-use crate::compiled::Compiled;
+use crate::ast::ComparisonOp;
+use crate::compiled;
 use crate::error::PatternError;
-use crate::lexer::{Tok, Token, lex};
+use crate::lexer::{Lexer, Tok, Token};
+use crate::program::{KeyKind, NO_INSTANT, Node, Program, Span};
 use crate::time::parse_timestamp;
 
 /// Nesting limit (parentheses and brackets) protecting the stack.
 pub const MAX_DEPTH: usize = 100;
 
-pub(crate) struct Parsed {
-    pub root: ObservationExpr,
-    /// Duplicate-qualifier findings (reported by validation, not by parsing).
-    pub qualifier_issues: Vec<PatternError>,
-}
-
-pub(crate) fn parse(src: &str) -> Result<Parsed, PatternError> {
-    let toks = lex(src);
+pub(crate) fn parse(src: &str) -> Result<Program, PatternError> {
+    if u32::try_from(src.len()).is_err() {
+        return Err(PatternError::Syntax {
+            offset: 0,
+            line: 1,
+            column: 0,
+            found: "a pattern of 4 GiB or more".to_string(),
+            expected: Vec::new(),
+        });
+    }
+    let mut text = String::with_capacity(src.len() + src.len() / 2 + 16);
+    text.push_str(src);
+    let mut lexer = Lexer::new(src);
+    let cur = lexer.next_token();
     let mut p = Parser {
         src,
-        toks,
-        pos: 0,
+        lexer,
+        cur,
+        prev_end: 0,
         depth: 0,
-        issues: Vec::new(),
+        prog: Program {
+            text,
+            src_len: src.len(),
+            bin: Vec::new(),
+            nodes: Vec::with_capacity(src.len() / 5 + 4),
+            regexes: Vec::new(),
+            issues: Vec::new(),
+        },
     };
-    let root = p.observation_expressions()?;
+    p.observation_expressions()?;
     p.expect(Tok::Eof)?;
-    Ok(Parsed {
-        root,
-        qualifier_issues: p.issues,
-    })
+    Ok(p.prog)
 }
 
 struct Parser<'s> {
     src: &'s str,
-    toks: Vec<Token>,
-    pos: usize,
+    lexer: Lexer<'s>,
+    cur: Token,
+    prev_end: usize,
     depth: usize,
-    issues: Vec<PatternError>,
+    prog: Program,
 }
 
 const LITERALS: &[Tok] = &[
@@ -67,15 +81,30 @@ const ORDERABLE: &[Tok] = &[
     Tok::Timestamp,
 ];
 
+fn span(start: usize, end: usize) -> Span {
+    // Lengths were checked to fit u32 before parsing; decoded text never exceeds 4 x source.
+    Span {
+        start: u32::try_from(start).unwrap_or(u32::MAX),
+        end: u32::try_from(end).unwrap_or(u32::MAX),
+    }
+}
+
+fn len32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 impl<'s> Parser<'s> {
+    #[inline]
     fn peek(&self) -> Token {
-        self.toks[self.pos.min(self.toks.len() - 1)]
+        self.cur
     }
 
+    #[inline]
     fn bump(&mut self) -> Token {
-        let t = self.peek();
-        if self.pos < self.toks.len() - 1 {
-            self.pos += 1;
+        let t = self.cur;
+        if t.kind != Tok::Eof {
+            self.prev_end = t.end;
+            self.cur = self.lexer.next_token();
         }
         t
     }
@@ -134,156 +163,158 @@ impl<'s> Parser<'s> {
         Ok(())
     }
 
-    fn observation_expressions(&mut self) -> Result<ObservationExpr, PatternError> {
-        let first = self.observation_or()?;
-        if self.peek().kind != Tok::FollowedBy {
-            return Ok(first);
-        }
-        let mut items = Vec::with_capacity(4);
-        items.push(first);
-        while self.peek().kind == Tok::FollowedBy {
-            self.bump();
-            items.push(self.observation_or()?);
-        }
-        Ok(ObservationExpr::FollowedBy(items))
+    fn push(&mut self, n: Node) {
+        self.prog.nodes.push(n);
     }
 
-    fn observation_or(&mut self) -> Result<ObservationExpr, PatternError> {
-        let first = self.observation_and()?;
-        if self.peek().kind != Tok::Or {
-            return Ok(first);
-        }
-        let mut items = Vec::with_capacity(4);
-        items.push(first);
-        while self.peek().kind == Tok::Or {
-            self.bump();
-            items.push(self.observation_and()?);
-        }
-        Ok(ObservationExpr::Or(items))
+    /// Put `n` before the nodes from `at` on (its operands) and set its length to cover them.
+    fn wrap(&mut self, at: usize, make: impl FnOnce(u32) -> Node) {
+        let len = len32(self.prog.nodes.len() - at + 1);
+        self.prog.nodes.insert(at, make(len));
     }
 
-    fn observation_and(&mut self) -> Result<ObservationExpr, PatternError> {
-        let first = self.observation_expression()?;
-        if self.peek().kind != Tok::And {
-            return Ok(first);
+    /// `first (sep next)*`: one operand stays as it is, two or more get an n-ary node.
+    #[inline(always)]
+    fn chain(
+        &mut self,
+        sep: Tok,
+        mut operand: impl FnMut(&mut Self) -> Result<(), PatternError>,
+        make: impl FnOnce(u32) -> Node,
+    ) -> Result<(), PatternError> {
+        let at = self.prog.nodes.len();
+        operand(self)?;
+        if self.peek().kind != sep {
+            return Ok(());
         }
-        let mut items = Vec::with_capacity(4);
-        items.push(first);
-        while self.peek().kind == Tok::And {
+        while self.peek().kind == sep {
             self.bump();
-            items.push(self.observation_expression()?);
+            operand(self)?;
         }
-        Ok(ObservationExpr::And(items))
+        self.wrap(at, make);
+        Ok(())
     }
 
-    fn observation_expression(&mut self) -> Result<ObservationExpr, PatternError> {
+    fn observation_expressions(&mut self) -> Result<(), PatternError> {
+        self.chain(Tok::FollowedBy, Self::observation_or, |len| {
+            Node::OFollowedBy { len }
+        })
+    }
+
+    fn observation_or(&mut self) -> Result<(), PatternError> {
+        self.chain(Tok::Or, Self::observation_and, |len| Node::OOr { len })
+    }
+
+    fn observation_and(&mut self) -> Result<(), PatternError> {
+        self.chain(Tok::And, Self::observation_expression, |len| Node::OAnd {
+            len,
+        })
+    }
+
+    fn observation_expression(&mut self) -> Result<(), PatternError> {
         self.enter()?;
+        let at = self.prog.nodes.len();
         let t = self.peek();
-        let (mut expr, bracketed) = match t.kind {
+        let bracketed = match t.kind {
             Tok::LBrack => {
                 self.bump();
-                let c = self.comparison_expression()?;
+                self.comparison_expression()?;
                 self.expect(Tok::RBrack)?;
-                (ObservationExpr::Comparison(c), true)
+                self.wrap(at, |len| Node::Bracket { len });
+                true
             }
             Tok::LParen => {
                 self.bump();
-                let e = self.observation_expressions()?;
+                self.observation_expressions()?;
                 self.expect(Tok::RParen)?;
-                (e, false)
+                false
             }
             _ => return Err(self.error(&[Tok::LParen, Tok::LBrack])),
         };
-        let mut seen: Vec<&'static str> = Vec::new();
+        let mut seen: [bool; 3] = [false; 3];
         let mut quals = 0;
         loop {
             let q_tok = self.peek();
-            let q = match q_tok.kind {
+            let (kind, which) = match q_tok.kind {
                 Tok::Start => {
                     self.bump();
                     let s = self.expect(Tok::Timestamp)?;
                     self.expect(Tok::Stop)?;
                     let e = self.expect(Tok::Timestamp)?;
-                    Qualifier::StartStop {
-                        start: timestamp_literal(self.text(s)),
-                        stop: timestamp_literal(self.text(e)),
-                    }
+                    let (s, e) = (self.timestamp_node(s), self.timestamp_node(e));
+                    let inner = len32(self.prog.nodes.len() - at);
+                    self.prog
+                        .nodes
+                        .splice(at..at, [Node::StartStop { len: inner + 3 }, s, e]);
+                    ("START/STOP", 2)
                 }
                 Tok::Within => {
                     self.bump();
                     let n = self.expect_one(&[Tok::IntPos, Tok::FloatPos])?;
                     self.expect(Tok::Seconds)?;
                     let txt = self.text(n).trim_start_matches('+');
-                    Qualifier::Within {
-                        seconds: txt.parse().unwrap_or(f64::INFINITY),
-                        nanos: decimal_nanos(txt),
-                    }
+                    let seconds = txt.parse().unwrap_or(f64::INFINITY);
+                    let nanos = decimal_nanos(txt);
+                    self.wrap(at, |len| Node::Within {
+                        len,
+                        seconds,
+                        nanos,
+                    });
+                    ("WITHIN", 0)
                 }
                 Tok::Repeats => {
                     self.bump();
                     let n = self.expect(Tok::IntPos)?;
                     self.expect(Tok::Times)?;
                     let txt = self.text(n).trim_start_matches('+');
-                    Qualifier::Repeats(txt.parse().unwrap_or(u64::MAX))
+                    let n = txt.parse().unwrap_or(u64::MAX);
+                    self.wrap(at, |len| Node::Repeats { len, n });
+                    ("REPEATS", 1)
                 }
                 _ => break,
             };
             if bracketed {
-                if seen.contains(&q.kind()) {
-                    self.issues.push(PatternError::DuplicateQualifier {
-                        kind: q.kind(),
+                if seen[which] {
+                    self.prog.issues.push(PatternError::DuplicateQualifier {
+                        kind,
                         offset: q_tok.start,
                     });
                 }
-                seen.push(q.kind());
+                seen[which] = true;
             }
-            expr = ObservationExpr::Qualified(Box::new(expr), q);
             // Each qualifier nests the tree one level deeper.
             self.enter()?;
             quals += 1;
         }
         self.depth -= 1 + quals;
-        Ok(expr)
+        Ok(())
     }
 
-    fn comparison_expression(&mut self) -> Result<ComparisonExpr, PatternError> {
-        let first = self.comparison_and()?;
-        if self.peek().kind != Tok::Or {
-            return Ok(first);
+    fn timestamp_node(&self, t: Token) -> Node {
+        let (start, end) = (t.start + 2, t.end - 1);
+        Node::Ts {
+            span: span(start, end),
+            nanos: parse_timestamp(&self.src[start..end]).unwrap_or(NO_INSTANT),
         }
-        let mut items = Vec::with_capacity(4);
-        items.push(first);
-        while self.peek().kind == Tok::Or {
-            self.bump();
-            items.push(self.comparison_and()?);
-        }
-        Ok(ComparisonExpr::Or(items))
     }
 
-    fn comparison_and(&mut self) -> Result<ComparisonExpr, PatternError> {
-        let first = self.prop_test()?;
-        if self.peek().kind != Tok::And {
-            return Ok(first);
-        }
-        let mut items = Vec::with_capacity(4);
-        items.push(first);
-        while self.peek().kind == Tok::And {
-            self.bump();
-            items.push(self.prop_test()?);
-        }
-        Ok(ComparisonExpr::And(items))
+    fn comparison_expression(&mut self) -> Result<(), PatternError> {
+        self.chain(Tok::Or, Self::comparison_and, |len| Node::COr { len })
     }
 
-    fn prop_test(&mut self) -> Result<ComparisonExpr, PatternError> {
+    fn comparison_and(&mut self) -> Result<(), PatternError> {
+        self.chain(Tok::And, Self::prop_test, |len| Node::CAnd { len })
+    }
+
+    fn prop_test(&mut self) -> Result<(), PatternError> {
         let t = self.peek();
         match t.kind {
             Tok::LParen => {
                 self.enter()?;
                 self.bump();
-                let e = self.comparison_expression()?;
+                self.comparison_expression()?;
                 self.expect(Tok::RParen)?;
                 self.depth -= 1;
-                Ok(e)
+                Ok(())
             }
             Tok::Not | Tok::Exists => {
                 let negated = t.kind == Tok::Not;
@@ -291,19 +322,25 @@ impl<'s> Parser<'s> {
                     self.bump();
                 }
                 self.expect(Tok::Exists)?;
-                let path = self.object_path()?;
-                let at = self.peek().start;
-                Ok(ComparisonExpr::Comparison(Comparison {
-                    path,
+                let at = self.prog.nodes.len();
+                self.push(Node::AnyIndex); // replaced below
+                let (ty, nsteps) = self.object_path()?;
+                let here = self.peek().start;
+                self.prog.nodes[at] = Node::Test {
+                    len: len32(self.prog.nodes.len() - at),
+                    ty,
+                    literal_span: span(here, here),
+                    comp: 0,
+                    nsteps,
                     op: ComparisonOp::Exists,
                     negated,
-                    literal: None,
-                    literal_span: (at, at),
-                    compiled: Compiled::None,
-                }))
+                };
+                Ok(())
             }
             Tok::IdentNoHyphen | Tok::IdentHyphen => {
-                let path = self.object_path()?;
+                let at = self.prog.nodes.len();
+                self.push(Node::AnyIndex); // replaced below
+                let (ty, nsteps) = self.object_path()?;
                 let negated = if self.peek().kind == Tok::Not {
                     self.bump();
                     true
@@ -350,24 +387,31 @@ impl<'s> Parser<'s> {
                 };
                 self.bump();
                 let start = self.peek().start;
-                let literal = match op {
+                let lit_at = self.prog.nodes.len();
+                match op {
                     ComparisonOp::Eq | ComparisonOp::Ne => self.literal(LITERALS)?,
                     ComparisonOp::Lt | ComparisonOp::Le | ComparisonOp::Gt | ComparisonOp::Ge => {
                         self.literal(ORDERABLE)?
                     }
                     ComparisonOp::In => self.set_literal()?,
                     _ => self.literal(&[Tok::Str])?,
+                }
+                let end = self.prev_end;
+                let comp_at = self.prog.nodes.len();
+                let prepared = match self.prog.nodes[lit_at] {
+                    Node::Str(s) => compiled::prepare(&mut self.prog, op, s),
+                    _ => false,
                 };
-                let end = self.toks[self.pos - 1].end;
-                let compiled = Compiled::new(op, &literal);
-                Ok(ComparisonExpr::Comparison(Comparison {
-                    path,
+                self.prog.nodes[at] = Node::Test {
+                    len: len32(self.prog.nodes.len() - at),
+                    ty,
+                    literal_span: span(start, end),
+                    comp: if prepared { len32(comp_at - at) } else { 0 },
+                    nsteps,
                     op,
                     negated,
-                    literal: Some(literal),
-                    literal_span: (start, end),
-                    compiled,
-                }))
+                };
+                Ok(())
             }
             _ => Err(self.error(&[
                 Tok::Not,
@@ -379,81 +423,123 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn object_path(&mut self) -> Result<ObjectPath, PatternError> {
+    /// Pushes the step nodes; returns the object type and the number of steps.
+    fn object_path(&mut self) -> Result<(Span, u32), PatternError> {
         let ty = self.expect_one(&[Tok::IdentNoHyphen, Tok::IdentHyphen])?;
-        let object_type = self.text(ty).to_string();
         self.expect(Tok::Colon)?;
         let first = self.expect_one(&[Tok::IdentNoHyphen, Tok::Str])?;
-        let mut steps = Vec::with_capacity(4);
-        steps.push(PathStep::Key(self.key_text(first)));
+        self.key(first);
+        let mut n: usize = 1;
         loop {
             match self.peek().kind {
                 Tok::Dot => {
                     self.bump();
                     let k = self.expect_one(&[Tok::IdentNoHyphen, Tok::Str])?;
-                    steps.push(PathStep::Key(self.key_text(k)));
+                    self.key(k);
                 }
                 Tok::LBrack => {
                     self.bump();
                     let i = self.expect_one(&[Tok::IntPos, Tok::IntNeg, Tok::Asterisk])?;
                     self.expect(Tok::RBrack)?;
-                    steps.push(match i.kind {
-                        Tok::Asterisk => PathStep::AnyIndex,
+                    let step = match i.kind {
+                        Tok::Asterisk => Node::AnyIndex,
                         _ => {
                             let txt = self.text(i).trim_start_matches('+');
-                            PathStep::Index(txt.parse().unwrap_or(if txt.starts_with('-') {
+                            Node::Index(txt.parse().unwrap_or(if txt.starts_with('-') {
                                 i64::MIN
                             } else {
                                 i64::MAX
                             }))
                         }
-                    });
+                    };
+                    self.push(step);
                 }
                 _ => break,
             }
+            n += 1;
         }
-        Ok(ObjectPath { object_type, steps })
+        Ok((span(ty.start, ty.end), len32(n)))
     }
 
-    fn key_text(&self, t: Token) -> String {
-        if t.kind == Tok::Str {
-            unescape(self.text(t))
+    fn key(&mut self, t: Token) {
+        let span = if t.kind == Tok::Str {
+            self.string(t)
         } else {
-            self.text(t).to_string()
-        }
+            span(t.start, t.end)
+        };
+        let k = self.prog.str(span);
+        let kind = if k.ends_with("_ref") {
+            KeyKind::Ref
+        } else if k.ends_with("_refs") {
+            KeyKind::Refs
+        } else if k.ends_with("_hex") {
+            KeyKind::Hex
+        } else if k.ends_with("_bin") {
+            KeyKind::Bin
+        } else {
+            KeyKind::Plain
+        };
+        self.push(Node::Key { span, kind });
     }
 
-    fn set_literal(&mut self) -> Result<Literal, PatternError> {
-        self.expect(Tok::LParen)?;
-        let mut items = Vec::new();
-        if self.peek().kind == Tok::RParen {
-            self.bump();
-            return Ok(Literal::Set(items));
+    /// The value of a string literal token: its inner text, or its unescaped copy.
+    fn string(&mut self, t: Token) -> Span {
+        let inner = &self.src[t.start + 1..t.end - 1];
+        if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
+            return span(t.start + 1, t.end - 1);
         }
-        loop {
-            items.push(self.literal(LITERALS)?);
-            match self.peek().kind {
-                Tok::Comma => {
-                    self.bump();
+        let start = self.prog.text.len();
+        // The lexer only lets `\\` and `\'` through: each backslash escapes the next byte.
+        let mut rest = inner;
+        while let Some(at) = memchr::memchr(b'\\', rest.as_bytes()) {
+            self.prog.text.push_str(&rest[..at]);
+            let escaped = rest[at + 1..].chars().next();
+            if let Some(c) = escaped {
+                self.prog.text.push(c);
+            }
+            rest = &rest[at + 1 + escaped.map_or(0, char::len_utf8)..];
+        }
+        self.prog.text.push_str(rest);
+        span(start, self.prog.text.len())
+    }
+
+    fn set_literal(&mut self) -> Result<(), PatternError> {
+        self.expect(Tok::LParen)?;
+        let at = self.prog.nodes.len();
+        if self.peek().kind != Tok::RParen {
+            loop {
+                self.literal(LITERALS)?;
+                match self.peek().kind {
+                    Tok::Comma => {
+                        self.bump();
+                    }
+                    Tok::RParen => break,
+                    _ => return Err(self.error(&[Tok::Comma, Tok::RParen])),
                 }
-                Tok::RParen => {
-                    self.bump();
-                    return Ok(Literal::Set(items));
-                }
-                _ => return Err(self.error(&[Tok::Comma, Tok::RParen])),
             }
         }
+        self.bump();
+        self.wrap(at, |len| Node::Set { len });
+        Ok(())
     }
 
-    fn literal(&mut self, allowed: &[Tok]) -> Result<Literal, PatternError> {
+    fn bytes(&mut self, b: Option<Vec<u8>>) -> Span {
+        let start = self.prog.bin.len();
+        if let Some(b) = b {
+            self.prog.bin.extend_from_slice(&b);
+        }
+        span(start, self.prog.bin.len())
+    }
+
+    fn literal(&mut self, allowed: &[Tok]) -> Result<(), PatternError> {
         let t = self.expect_one(allowed)?;
         let txt = self.text(t);
-        Ok(match t.kind {
+        let node = match t.kind {
             Tok::IntNeg | Tok::IntPos => {
                 let s = txt.trim_start_matches('+');
                 match s.parse::<i128>() {
-                    Ok(v) => Literal::Int(v),
-                    Err(_) => Literal::Float(s.parse().unwrap_or(if s.starts_with('-') {
+                    Ok(v) => Node::Int(v),
+                    Err(_) => Node::Float(s.parse().unwrap_or(if s.starts_with('-') {
                         f64::NEG_INFINITY
                     } else {
                         f64::INFINITY
@@ -461,47 +547,23 @@ impl<'s> Parser<'s> {
                 }
             }
             Tok::FloatNeg | Tok::FloatPos => {
-                Literal::Float(txt.trim_start_matches('+').parse().unwrap_or(0.0))
+                Node::Float(txt.trim_start_matches('+').parse().unwrap_or(0.0))
             }
-            Tok::Str => Literal::Str(unescape(txt)),
-            Tok::Bool => Literal::Bool(txt == "true"),
-            Tok::Hex => Literal::Hex(decode_hex(&txt[2..txt.len() - 1]).unwrap_or_default()),
-            Tok::Binary => Literal::Binary(
-                base64::engine::general_purpose::STANDARD
-                    .decode(&txt[2..txt.len() - 1])
-                    .unwrap_or_default(),
+            Tok::Str => Node::Str(self.string(t)),
+            Tok::Bool => Node::Bool(txt == "true"),
+            Tok::Hex => Node::Hex(self.bytes(decode_hex(&txt[2..txt.len() - 1]))),
+            Tok::Binary => Node::Binary(
+                self.bytes(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(&txt[2..txt.len() - 1])
+                        .ok(),
+                ),
             ),
-            _ => Literal::Timestamp(timestamp_literal(txt)),
-        })
+            _ => self.timestamp_node(t),
+        };
+        self.push(node);
+        Ok(())
     }
-}
-
-fn timestamp_literal(txt: &str) -> Timestamp {
-    let inner = &txt[2..txt.len() - 1];
-    Timestamp {
-        text: inner.to_string(),
-        nanos: parse_timestamp(inner),
-    }
-}
-
-/// Remove the quotes of a string literal and resolve `\'` and `\\`.
-pub(crate) fn unescape(txt: &str) -> String {
-    let inner = &txt[1..txt.len() - 1];
-    if !inner.contains('\\') {
-        return inner.to_string();
-    }
-    let mut out = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(n) = chars.next() {
-                out.push(n);
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 pub(crate) fn decode_hex(s: &str) -> Option<Vec<u8>> {

@@ -25,49 +25,171 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 /// Returns `None` for anything else, including dates that do not exist (`2023-02-30`).
 pub fn parse_timestamp(s: &str) -> Option<i128> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[b.len() - 1] != b'Z' {
+    let n = b.len();
+    if n < 20 || b[n - 1] != b'Z' {
         return None;
     }
-    // Two ASCII digits at `i` (the length check above keeps every index below in range).
-    let d2 = |i: usize| -> Option<i64> {
-        let (h, l) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
-        (h <= 9 && l <= 9).then(|| i64::from(h) * 10 + i64::from(l))
-    };
-    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (y, mo, d, h, mi, se) = (
-        d2(0)? * 100 + d2(2)?,
-        d2(5)?,
-        d2(8)?,
-        d2(11)?,
-        d2(14)?,
-        d2(17)?,
-    );
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60
+    // `YYYY-MM-DDTHH:MM:SS` read as three little-endian words, checked all at once.
+    let w0 = u64::from_le_bytes(b[0..8].try_into().ok()?); // YYYY-MM-
+    let w1 = u64::from_le_bytes(b[8..16].try_into().ok()?); // DDTHH:MM
+    let w2 = u64::from(u32::from_le_bytes(b[15..19].try_into().ok()?)); // M:SS
+    let byte = |c: u8, at: u32| u64::from(c) << (8 * at);
+    if w0 & (byte(0xFF, 4) | byte(0xFF, 7)) != byte(b'-', 4) | byte(b'-', 7)
+        || w1 & (byte(0xFF, 2) | byte(0xFF, 5)) != byte(b'T', 2) | byte(b':', 5)
+        || w2 & byte(0xFF, 1) != byte(b':', 1)
     {
         return None;
     }
-    let rest = &b[19..b.len() - 1];
+    // A byte is a digit when, XOR '0', it is at most 9: neither it nor it plus 6 reaches 0x10.
+    // (A carry out of a byte needs that byte at 0xFA or more, which is flagged itself; the
+    // separators, checked above, never carry.)
+    let x0 = w0 ^ 0x3030_3030_3030_3030;
+    let x1 = w1 ^ 0x3030_3030_3030_3030;
+    let x2 = w2 ^ 0x3030_3030;
+    let not_digits = |x: u64, digits: u64| {
+        (x | x.wrapping_add(0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0 & digits != 0
+    };
+    if not_digits(x0, 0x00FF_FF00_FFFF_FFFF)
+        || not_digits(x1, 0xFFFF_00FF_FF00_FFFF)
+        || not_digits(x2, 0xFFFF_00FF)
+    {
+        return None;
+    }
+    let d = |x: u64, at: u32| ((x >> (8 * at)) & 0xFF) as i64;
+    let y = d(x0, 0) * 1000 + d(x0, 1) * 100 + d(x0, 2) * 10 + d(x0, 3);
+    let mo = d(x0, 5) * 10 + d(x0, 6);
+    let dd = d(x1, 0) * 10 + d(x1, 1);
+    let h = d(x1, 3) * 10 + d(x1, 4);
+    let mi = d(x1, 6) * 10 + d(x1, 7);
+    let se = d(x2, 2) * 10 + d(x2, 3);
+    if !(1..=12).contains(&mo)
+        || dd < 1
+        || dd > days_in_month(y, mo)
+        || h > 23
+        || mi > 59
+        || se > 60
+    {
+        return None;
+    }
+    let rest = &b[19..n - 1];
     let mut frac: i64 = 0;
     if !rest.is_empty() {
-        if rest[0] != b'.' || rest.len() < 2 || !rest[1..].iter().all(u8::is_ascii_digit) {
+        if rest[0] != b'.' || rest.len() < 2 {
             return None;
         }
-        let mut scale = 100_000_000i64;
-        for c in rest[1..].iter().take(9) {
-            frac += i64::from(c - b'0') * scale;
-            scale /= 10;
+        let mut used = 0;
+        for &c in &rest[1..] {
+            let v = c.wrapping_sub(b'0');
+            if v > 9 {
+                return None;
+            }
+            if used < 9 {
+                frac = frac * 10 + i64::from(v);
+                used += 1;
+            }
         }
+        frac *= POW10[9 - used];
     }
-    let days = days_from_civil(y, mo, d);
+    let days = days_from_civil(y, mo, dd);
     let secs = days * 86_400 + h * 3600 + mi * 60 + se;
     Some(i128::from(secs) * 1_000_000_000 + i128::from(frac))
 }
 
+const POW10: [i64; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
 #[cfg(test)]
 mod tests {
     use super::parse_timestamp;
+
+    /// The plain byte-by-byte reading of the same format.
+    fn reference(s: &str) -> Option<i128> {
+        let b = s.as_bytes();
+        if b.len() < 20 || b[b.len() - 1] != b'Z' {
+            return None;
+        }
+        for (i, c) in b[..19].iter().enumerate() {
+            let ok = match i {
+                4 | 7 => *c == b'-',
+                10 => *c == b'T',
+                13 | 16 => *c == b':',
+                _ => c.is_ascii_digit(),
+            };
+            if !ok {
+                return None;
+            }
+        }
+        let num = |r: std::ops::Range<usize>| s[r].parse::<i64>().ok();
+        let (y, mo, d, h, mi, se) = (
+            num(0..4)?,
+            num(5..7)?,
+            num(8..10)?,
+            num(11..13)?,
+            num(14..16)?,
+            num(17..19)?,
+        );
+        if !(1..=12).contains(&mo)
+            || d < 1
+            || d > super::days_in_month(y, mo)
+            || h > 23
+            || mi > 59
+            || se > 60
+        {
+            return None;
+        }
+        let rest = &s[19..s.len() - 1];
+        let mut frac = 0i64;
+        if !rest.is_empty() {
+            let digits = rest.strip_prefix('.')?;
+            if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let nine: String = digits
+                .chars()
+                .chain(std::iter::repeat('0'))
+                .take(9)
+                .collect();
+            frac = nine.parse().ok()?;
+        }
+        let secs = super::days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se;
+        Some(i128::from(secs) * 1_000_000_000 + i128::from(frac))
+    }
+
+    /// Every single-byte change of some timestamps is read as the plain reading reads it.
+    #[test]
+    fn word_reading_agrees_with_byte_reading() {
+        let bases = [
+            "2017-08-16T20:58:08.856000Z",
+            "2024-02-29T23:59:60Z",
+            "1999-12-31T00:00:00.1234567891Z",
+            "0000-01-01T00:00:00Z",
+        ];
+        let mut checked = 0;
+        for base in bases {
+            assert_eq!(parse_timestamp(base), reference(base), "{base}");
+            for at in 0..base.len() {
+                for c in 0u8..=255 {
+                    let mut b = base.as_bytes().to_vec();
+                    b[at] = c;
+                    if let Ok(s) = String::from_utf8(b) {
+                        assert_eq!(parse_timestamp(&s), reference(&s), "{s:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000);
+    }
 
     #[test]
     fn epoch_and_fraction() {

@@ -1,8 +1,9 @@
 //! The reference validator's semantic checks on top of the grammar: hash values must fit their
 //! hash type, and one bracketed observation expression takes each qualifier type at most once.
 
-use crate::ast::{Comparison, ComparisonExpr, ComparisonOp, Literal, ObservationExpr, PathStep};
+use crate::ast::ComparisonOp;
 use crate::error::PatternError;
+use crate::program::{Node, Program};
 
 /// Hash types the reference validator checks, keyed by the upper-cased name without `-`.
 fn hash_ok(hash_type: &str, v: &str) -> Option<bool> {
@@ -35,63 +36,56 @@ fn hash_ok(hash_type: &str, v: &str) -> Option<bool> {
     })
 }
 
-pub(crate) fn check_hashes(src: &str, root: &ObservationExpr, out: &mut Vec<PatternError>) {
-    fn cmp(src: &str, e: &ComparisonExpr, out: &mut Vec<PatternError>) {
-        match e {
-            ComparisonExpr::And(v) | ComparisonExpr::Or(v) => {
-                v.iter().for_each(|x| cmp(src, x, out));
-            }
-            ComparisonExpr::Comparison(c) => check_one(src, c, out),
-        }
-    }
-    match root {
-        ObservationExpr::Comparison(c) => cmp(src, c, out),
-        ObservationExpr::And(v) | ObservationExpr::Or(v) | ObservationExpr::FollowedBy(v) => {
-            v.iter().for_each(|x| check_hashes(src, x, out));
-        }
-        ObservationExpr::Qualified(e, _) => check_hashes(src, e, out),
+pub(crate) fn check_hashes(prog: &Program, out: &mut Vec<PatternError>) {
+    for i in prog.tests() {
+        check_one(prog, i, out);
     }
 }
 
-fn check_one(src: &str, c: &Comparison, out: &mut Vec<PatternError>) {
-    if c.op == ComparisonOp::Exists {
+fn check_one(prog: &Program, i: usize, out: &mut Vec<PatternError>) {
+    let Node::Test {
+        nsteps,
+        op,
+        literal_span,
+        ..
+    } = prog.nodes[i]
+    else {
+        return;
+    };
+    if op == ComparisonOp::Exists {
         return;
     }
-    if !c
-        .path
-        .steps
-        .iter()
-        .any(|s| matches!(s, PathStep::Key(k) if k == "hashes"))
-    {
+    let steps = &prog.nodes[i + 1..i + 1 + nsteps as usize];
+    let key = |n: &Node| match *n {
+        Node::Key { span, .. } => Some(prog.str(span)),
+        _ => None,
+    };
+    if !steps.iter().any(|s| key(s) == Some("hashes")) {
         return;
     }
-    let Some(PathStep::Key(selector)) = c.path.steps.last() else {
+    let Some(selector) = steps.last().and_then(key) else {
         return;
     };
     let hash_type = selector.to_uppercase().replace(['-', '\''], "");
     // The reference checks the literal's source text (a set as `(a,b)`), quotes removed.
-    let raw = match &c.literal {
-        Some(Literal::Set(_)) => set_text(src, c),
-        _ => src
-            .get(c.literal_span.0..c.literal_span.1)
-            .unwrap_or_default()
-            .to_string(),
+    let src = prog.source();
+    let lit = src.get(literal_span.range()).unwrap_or_default();
+    let raw = match prog.nodes[i + 1 + nsteps as usize] {
+        Node::Set { .. } => set_text(lit),
+        _ => lit.to_string(),
     };
     let value = raw.replace('\'', "");
     if hash_ok(&hash_type, &value) == Some(false) {
         out.push(PatternError::InvalidHash {
-            hash_type: selector.clone(),
+            hash_type: selector.to_string(),
             value,
-            offset: c.literal_span.0,
+            offset: literal_span.start as usize,
         });
     }
 }
 
 /// The set literal's tokens concatenated without whitespace or comments.
-fn set_text(src: &str, c: &Comparison) -> String {
-    let inner = src
-        .get(c.literal_span.0..c.literal_span.1)
-        .unwrap_or_default();
+fn set_text(inner: &str) -> String {
     crate::lexer::lex(inner)
         .iter()
         .map(|t| &inner[t.start..t.end])

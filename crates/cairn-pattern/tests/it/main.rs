@@ -30,14 +30,18 @@ pub fn read_jsonl(path: &std::path::Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// Evaluate one match-corpus style case (pattern, observed_data, objects).
+/// Evaluate one match-corpus style case (pattern, observed_data, objects). Both ways of
+/// evaluating a bundle (`matches_bundle`, and `observations_from_bundle` then `matches`) must
+/// agree, errors included.
 pub fn eval_case(case: &serde_json::Value) -> Result<bool, String> {
     let pattern = case["pattern"].as_str().ok_or("no pattern")?;
     let p = cairn_pattern::validate(pattern).map_err(|e| e.to_string())?;
     let empty = Vec::new();
     let ods = case["observed_data"].as_array().unwrap_or(&empty);
     let objs = case["objects"].as_array().unwrap_or(&empty);
-    let obs = cairn_pattern::observations_from_bundle(ods.iter().chain(objs))
-        .map_err(|e| e.to_string())?;
-    Ok(p.matches(&obs))
+    let direct = p.matches_bundle(ods.iter().chain(objs));
+    let built =
+        cairn_pattern::observations_from_bundle(ods.iter().chain(objs)).map(|obs| p.matches(&obs));
+    assert_eq!(direct, built, "matches_bundle disagrees: {pattern}");
+    built.map_err(|e| e.to_string())
 }

@@ -61,7 +61,9 @@ fn exercise(pattern: &str) {
             let _ = p.semantic_errors();
             let _ = p.unsupported();
             let obs = cairn_pattern::observations_from_bundle(bundle()).expect("bundle");
-            let _ = p.matches(&obs);
+            let built = p.matches(&obs);
+            assert_eq!(p.matches_bundle(bundle()), Ok(built), "{pattern:?}");
+            let _ = p.root();
         }
         Err(e) => {
             assert!(e.offset() <= pattern.len(), "offset past the end: {e:?}");

@@ -166,3 +166,65 @@ fn patterns_are_shareable_between_threads() {
     let p: cairn_pattern::Pattern = "[file:name MATCHES '^a']".parse().expect("valid");
     assert_eq!(p.to_string(), "[file:name MATCHES '^a']");
 }
+
+/// Bundles around the size where `matches_bundle` leaves its stack path (48 SCOs, or an
+/// observation of more than 48 objects), and malformed observed-data, decide as
+/// `observations_from_bundle` + `matches` does.
+#[test]
+fn matches_bundle_agrees_on_large_and_malformed_bundles() {
+    let mut objects = Vec::new();
+    let mut refs = Vec::new();
+    for i in 0..60 {
+        objects.push(
+            json!({"type": "file", "id": format!("file--{i}"), "name": format!("f{i}"),
+                            "parent_directory_ref": format!("file--{}", (i + 1) % 60)}),
+        );
+        refs.push(format!("file--{i}"));
+    }
+    let od = |id: &str, refs: &[String], n: u64| {
+        json!({"type": "observed-data", "id": id, "first_observed": "2020-01-01T00:00:00Z",
+               "last_observed": "2020-01-01T00:00:01Z", "number_observed": n, "object_refs": refs})
+    };
+    let patterns = [
+        "[file:name = 'f46']",
+        "[file:name = 'f59']",
+        "[file:parent_directory_ref.name = 'f0']",
+        "[file:name = 'f1'] AND [file:name = 'f2']",
+        "[file:name = 'f35'] REPEATS 2 TIMES",
+        "[file:name = 'nope']",
+    ];
+    for size in [5, 40, 47, 48, 49, 60] {
+        let cases = [
+            (
+                od("observed-data--1", &refs[..size], 1),
+                od("observed-data--2", &refs[..3], 2),
+            ),
+            (
+                od("observed-data--1", &refs[..2], 1),
+                od("observed-data--2", &refs[size / 2..size], 1),
+            ),
+        ];
+        for (a, b) in &cases {
+            let objs: Vec<&Value> = [a, b].into_iter().chain(&objects[..size]).collect();
+            for pat in patterns {
+                let p = cairn_pattern::Pattern::parse(pat).expect("parses");
+                let built = cairn_pattern::observations_from_bundle(objs.iter().copied())
+                    .map(|o| p.matches(&o));
+                assert_eq!(
+                    p.matches_bundle(objs.iter().copied()),
+                    built,
+                    "{pat} over {size}"
+                );
+            }
+        }
+    }
+    let bad = json!({"type": "observed-data", "id": "observed-data--x", "first_observed": "nope",
+                     "last_observed": "2020-01-01T00:00:01Z", "number_observed": 1, "object_refs": []});
+    let good = od("observed-data--1", &refs[..3], 1);
+    let p = cairn_pattern::Pattern::parse("[file:name = 'f1']").expect("parses");
+    let objs: Vec<&Value> = [&good, &bad].into_iter().chain(&objects[..3]).collect();
+    let built =
+        cairn_pattern::observations_from_bundle(objs.iter().copied()).map(|o| p.matches(&o));
+    assert!(built.is_err());
+    assert_eq!(p.matches_bundle(objs.iter().copied()), built);
+}

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufWriter, Write};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use cairn_pattern::{Pattern, observations_from_bundle};
+use cairn_pattern::Pattern;
 use clap::Subcommand;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -98,9 +98,8 @@ fn eval_case(v: &EvalLine) -> Result<bool, String> {
     if !unsupported.is_empty() {
         return Err(format!("unsupported regex: {}", unsupported.join("; ")));
     }
-    let obs = observations_from_bundle(v.observed_data.iter().chain(&v.objects))
-        .map_err(|e| e.to_string())?;
-    Ok(p.matches(&obs))
+    p.matches_bundle(v.observed_data.iter().chain(&v.objects))
+        .map_err(|e| e.to_string())
 }
 
 /// Read JSON Lines on stdin; for each, write `{"id": .., ...result}` on stdout. A line that
