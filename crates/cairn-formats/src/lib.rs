@@ -23,6 +23,7 @@
 
 pub mod eve;
 pub mod jsonl;
+pub mod probe;
 pub mod record;
 mod scan;
 pub mod stix;
@@ -31,6 +32,7 @@ pub mod zeek;
 use std::io::BufRead;
 
 pub use jsonl::{FieldMap, FieldMapError};
+pub use probe::{FactFilter, Probed, RecordInfo};
 pub use record::{Fact, FactValue, Observation, Record, ScoIdx, format_micros, parse_time};
 
 /// Why one line could not be read.
@@ -48,6 +50,18 @@ pub enum ParseError {
 pub trait LineParser {
     /// Fill `rec` (already cleared, `position` set) from `line`.
     fn parse_line(&mut self, line: &str, rec: &mut Record) -> Result<(), ParseError>;
+
+    /// Read `line` as [`LineParser::parse_line`] would, with the same errors, but instead of
+    /// filling a record tell `filter` the facts of the SCO types it wants. `Ok(None)` when this
+    /// parser cannot (the default), or cannot for this line: then the record is built.
+    fn probe_line(
+        &mut self,
+        line: &str,
+        filter: &mut dyn FactFilter,
+    ) -> Result<Option<Probed>, ParseError> {
+        let _ = (line, filter);
+        Ok(None)
+    }
 }
 
 /// A supported log format.
@@ -62,7 +76,7 @@ impl Format {
     /// The parser for this format.
     pub fn parser(&self) -> Box<dyn LineParser + Send> {
         match self {
-            Format::Eve => Box::new(eve::EveParser),
+            Format::Eve => Box::new(eve::EveParser::default()),
             Format::Zeek => Box::new(zeek::ZeekParser),
             Format::Jsonl(m) => Box::new(jsonl::JsonlParser::new(m.clone())),
         }
@@ -142,6 +156,48 @@ impl<R: BufRead> LogReader<R> {
         }
     }
 
+    /// Like [`LogReader::next_record`], but a line is first probed for its facts
+    /// ([`LineParser::probe_line`]) and `rec` is built and returned only when `filter` needs the
+    /// record; a record it passes over is counted in [`ReadStats::records`] all the same. Lines
+    /// that are malformed or without observables are counted exactly as by `next_record`.
+    pub fn next_record_filtered(
+        &mut self,
+        rec: &mut Record,
+        filter: &mut dyn FactFilter,
+    ) -> std::io::Result<bool> {
+        loop {
+            let avail = match self.input.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if avail.is_empty() {
+                return Ok(false);
+            }
+            if let Some(n) = memchr::memchr(b'\n', avail) {
+                let got = take_line_filtered(
+                    &mut *self.parser,
+                    &mut self.stats,
+                    &avail[..n],
+                    rec,
+                    filter,
+                );
+                self.input.consume(n + 1);
+                if got {
+                    return Ok(true);
+                }
+                continue;
+            }
+            self.buf.clear();
+            if self.input.read_until(b'\n', &mut self.buf)? == 0 {
+                return Ok(false);
+            }
+            if take_line_filtered(&mut *self.parser, &mut self.stats, &self.buf, rec, filter) {
+                return Ok(true);
+            }
+        }
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> &ReadStats {
         &self.stats
@@ -182,6 +238,53 @@ fn take_line(
         Err(e) => malformed(stats, line_no, e),
     }
     false
+}
+
+/// [`take_line`] through a filter: the line is probed first and built only when the filter
+/// needs it (or the parser cannot probe it).
+fn take_line_filtered(
+    parser: &mut dyn LineParser,
+    stats: &mut ReadStats,
+    bytes: &[u8],
+    rec: &mut Record,
+    filter: &mut dyn FactFilter,
+) -> bool {
+    let Ok(line) = std::str::from_utf8(bytes) else {
+        return take_line(parser, stats, bytes, rec);
+    };
+    let line = line.trim_ascii();
+    if line.is_empty() {
+        stats.lines += 1;
+        return false;
+    }
+    match parser.probe_line(line, filter) {
+        Ok(Some(p)) if p.empty => {
+            filter.discard();
+            stats.lines += 1;
+            stats.empty += 1;
+            return false;
+        }
+        Ok(Some(p)) => {
+            let info = RecordInfo {
+                position: stats.lines + 1,
+                time: p.time,
+                time_end: p.time_end,
+            };
+            if !filter.needs_record(info) {
+                stats.lines += 1;
+                stats.records += 1;
+                return false;
+            }
+        }
+        Ok(None) => filter.discard(),
+        Err(e) => {
+            filter.discard();
+            stats.lines += 1;
+            malformed(stats, stats.lines, e);
+            return false;
+        }
+    }
+    take_line(parser, stats, bytes, rec)
 }
 
 fn malformed(stats: &mut ReadStats, line: u64, e: ParseError) {

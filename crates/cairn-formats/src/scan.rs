@@ -7,6 +7,10 @@
 //! that is not valid JSON) it gives up (`None`), and the caller parses the line again with
 //! `serde_json`, which decides. So the scanner only ever accepts lines that `serde_json` accepts,
 //! with the same values, and is never the one to reject a line.
+//!
+//! Compact JSON (no whitespace between tokens, as Suricata writes it) takes the fast path of
+//! every step: the byte a step expects is checked first, and whitespace is skipped only when it
+//! is not there.
 
 /// Deepest nesting the scanner follows before leaving the line to `serde_json`.
 const MAX_DEPTH: u32 = 64;
@@ -21,6 +25,12 @@ pub(crate) struct Scan<'a> {
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
+/// JSON whitespace.
+#[inline(always)]
+fn is_ws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r')
+}
+
 impl<'a> Scan<'a> {
     pub(crate) fn new(s: &'a str) -> Scan<'a> {
         Scan { s, i: 0, depth: 0 }
@@ -31,22 +41,24 @@ impl<'a> Scan<'a> {
         self.s.as_bytes()
     }
 
+    /// The next byte that is not whitespace, not consumed.
     #[inline(always)]
-    fn ws(&mut self) {
+    fn peek(&mut self) -> Option<u8> {
+        let c = *self.bytes().get(self.i)?;
+        // Every byte above the space is a token byte; only the rare whitespace takes the loop.
+        if c > b' ' { Some(c) } else { self.peek_ws() }
+    }
+
+    #[inline(never)]
+    fn peek_ws(&mut self) -> Option<u8> {
         let b = self.bytes();
-        // Fast path: compact JSON has no whitespace between tokens.
         while let Some(&c) = b.get(self.i) {
-            if c > b' ' || !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
-                return;
+            if !is_ws(c) {
+                return Some(c);
             }
             self.i += 1;
         }
-    }
-
-    #[inline(always)]
-    fn peek(&mut self) -> Option<u8> {
-        self.ws();
-        self.bytes().get(self.i).copied()
+        None
     }
 
     #[inline(always)]
@@ -61,17 +73,17 @@ impl<'a> Scan<'a> {
 
     /// True when only whitespace is left.
     pub(crate) fn at_end(&mut self) -> bool {
-        self.ws();
-        self.i == self.s.len()
+        self.peek().is_none()
     }
 
     /// Advance to the first `"`, `\` or control character at or after the cursor.
     #[inline(always)]
     fn skip_plain(&mut self) {
         let b = self.bytes();
-        while self.i + 8 <= b.len() {
+        let mut i = self.i;
+        while let Some(chunk) = b.get(i..i + 8) {
             let mut w = [0u8; 8];
-            w.copy_from_slice(&b[self.i..self.i + 8]);
+            w.copy_from_slice(chunk);
             let w = u64::from_le_bytes(w);
             let q = w ^ (LO * u64::from(b'"'));
             let bs = w ^ (LO * u64::from(b'\\'));
@@ -81,14 +93,15 @@ impl<'a> Scan<'a> {
             let m = m & HI;
             if m != 0 {
                 // The lowest flagged byte is a true hit (false ones only appear above it).
-                self.i += (m.trailing_zeros() / 8) as usize;
+                self.i = i + (m.trailing_zeros() / 8) as usize;
                 return;
             }
-            self.i += 8;
+            i += 8;
         }
-        while self.i < b.len() && !matches!(b[self.i], b'"' | b'\\' | 0..0x20) {
-            self.i += 1;
+        while i < b.len() && !matches!(b[i], b'"' | b'\\' | 0..0x20) {
+            i += 1;
         }
+        self.i = i;
     }
 
     /// A string without escapes, borrowed from the line.
@@ -100,9 +113,18 @@ impl<'a> Scan<'a> {
         if self.bytes().get(self.i) != Some(&b'"') {
             return None;
         }
+        // Both ends are next to a `"`, so on character boundaries: `get` cannot fail.
         let s = self.s.get(start..self.i)?;
         self.i += 1;
         Some(s)
+    }
+
+    /// An object key (a string without escapes) and the `:` after it.
+    #[inline(always)]
+    fn key(&mut self) -> Option<&'a str> {
+        let k = self.str()?;
+        self.eat(b':')?;
+        Some(k)
     }
 
     /// A string whose content is not needed: escapes are checked as `serde_json` checks them
@@ -110,48 +132,68 @@ impl<'a> Scan<'a> {
     #[inline(always)]
     fn skip_str(&mut self) -> Option<()> {
         self.eat(b'"')?;
-        let b = self.bytes();
         loop {
             self.skip_plain();
+            let b = self.bytes();
             match b.get(self.i)? {
                 b'"' => {
                     self.i += 1;
                     return Some(());
                 }
-                b'\\' => match b.get(self.i + 1)? {
-                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
-                    b'u' => {
-                        let hex = b.get(self.i + 2..self.i + 6)?;
-                        if !hex.iter().all(u8::is_ascii_hexdigit) {
-                            return None;
-                        }
-                        self.i += 6;
-                    }
-                    _ => return None,
-                },
+                b'\\' => self.skip_escape()?,
                 _ => return None,
             }
         }
+    }
+
+    #[inline(never)]
+    fn skip_escape(&mut self) -> Option<()> {
+        let b = self.bytes();
+        match b.get(self.i + 1)? {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+            b'u' => {
+                let hex = b.get(self.i + 2..self.i + 6)?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
+                self.i += 6;
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+
+    /// Digits from the cursor: their count and their value (wrapping; only trusted for at most
+    /// 18 digits).
+    #[inline(always)]
+    fn digits(&mut self) -> (usize, u64) {
+        let b = self.bytes();
+        let start = self.i;
+        let mut i = start;
+        let mut v: u64 = 0;
+        while let Some(&c) = b.get(i) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+            i += 1;
+        }
+        self.i = i;
+        (i - start, v)
     }
 
     /// An integer that fits an `i64` for sure (at most 18 digits, no fraction or exponent, not
     /// `-0`).
     #[inline(always)]
     pub(crate) fn int(&mut self) -> Option<i64> {
-        self.ws();
-        let b = self.bytes();
-        let neg = b.get(self.i) == Some(&b'-');
+        let neg = self.peek()? == b'-';
         if neg {
             self.i += 1;
         }
         let start = self.i;
-        let mut v: i64 = 0;
-        while let Some(c @ b'0'..=b'9') = b.get(self.i) {
-            // Wrapping: a value of more than 18 digits is refused below, whatever it wrapped to.
-            v = v.wrapping_mul(10).wrapping_add(i64::from(c - b'0'));
-            self.i += 1;
-        }
-        let n = self.i - start;
+        let (n, v) = self.digits();
+        let b = self.bytes();
         // serde_json reads `-0` as a float (to keep the sign), which is no integer.
         if n == 0 || n > 18 || (n > 1 && b[start] == b'0') || (neg && v == 0) {
             return None;
@@ -159,41 +201,39 @@ impl<'a> Scan<'a> {
         if matches!(b.get(self.i), Some(b'.' | b'e' | b'E')) {
             return None;
         }
+        let v = v as i64;
         Some(if neg { -v } else { v })
     }
 
-    fn digits(&mut self) -> usize {
-        let b = self.bytes();
-        let start = self.i;
-        while self.i < b.len() && b[self.i].is_ascii_digit() {
-            self.i += 1;
-        }
-        self.i - start
-    }
-
     /// A number whose value is not needed (JSON grammar; no exponent, to stay on the safe side).
+    #[inline(always)]
     fn skip_number(&mut self) -> Option<()> {
         let b = self.bytes();
         if b.get(self.i) == Some(&b'-') {
             self.i += 1;
         }
         let start = self.i;
-        let n = self.digits();
+        let (n, _) = self.digits();
         if n == 0 || (n > 1 && b[start] == b'0') {
             return None;
         }
-        if b.get(self.i) == Some(&b'.') {
-            self.i += 1;
-            if self.digits() == 0 {
-                return None;
+        match b.get(self.i) {
+            Some(b'.') => {
+                self.i += 1;
+                if self.digits().0 == 0 {
+                    return None;
+                }
+                if matches!(b.get(self.i), Some(b'e' | b'E')) {
+                    return None;
+                }
             }
-        }
-        if matches!(b.get(self.i), Some(b'e' | b'E')) {
-            return None;
+            Some(b'e' | b'E') => return None,
+            _ => {}
         }
         Some(())
     }
 
+    #[inline(always)]
     fn literal(&mut self, word: &[u8]) -> Option<()> {
         if self.bytes().get(self.i..self.i + word.len())? == word {
             self.i += word.len();
@@ -223,45 +263,57 @@ impl<'a> Scan<'a> {
         self.peek() == Some(b'{')
     }
 
+    #[inline(always)]
+    fn open(&mut self, c: u8) -> Option<()> {
+        self.eat(c)?;
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    /// After a member of an object (`close` = `}`) or array (`]`): true at the end (consumed),
+    /// false after a `,`.
+    #[inline(always)]
+    fn next_member(&mut self, close: u8) -> Option<bool> {
+        match self.peek()? {
+            b',' => {
+                self.i += 1;
+                Some(false)
+            }
+            c if c == close => {
+                self.i += 1;
+                self.depth -= 1;
+                Some(true)
+            }
+            _ => None,
+        }
+    }
+
     /// An object: `field` is called with each key (keys with escapes give up) and must consume
     /// the value.
+    #[inline(always)]
     pub(crate) fn object(
         &mut self,
         mut field: impl FnMut(&mut Self, &'a str) -> Option<()>,
     ) -> Option<()> {
-        self.eat(b'{')?;
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return None;
-        }
+        self.open(b'{')?;
         if self.peek()? == b'}' {
             self.i += 1;
             self.depth -= 1;
             return Some(());
         }
         loop {
-            let key = self.str()?;
-            self.eat(b':')?;
+            let key = self.key()?;
             field(self, key)?;
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    self.depth -= 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.next_member(b'}')? {
+                return Some(());
             }
         }
     }
 
     /// An array: `elem` is called for each element and must consume it.
+    #[inline(always)]
     pub(crate) fn array(&mut self, mut elem: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return None;
-        }
+        self.open(b'[')?;
         if self.peek()? == b']' {
             self.i += 1;
             self.depth -= 1;
@@ -269,14 +321,8 @@ impl<'a> Scan<'a> {
         }
         loop {
             elem(self)?;
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    self.depth -= 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.next_member(b']')? {
+                return Some(());
             }
         }
     }

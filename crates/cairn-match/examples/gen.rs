@@ -399,12 +399,19 @@ fn stream(path: &str, eve: &str, limit: u64) {
     let mut reader = LogReader::new(BufReader::with_capacity(1 << 20, f), &Format::Eve);
     let mut rec = Record::new();
     let mut hits = Vec::new();
-    let mut n: u64 = 0;
     let started = Instant::now();
-    while n < limit && reader.next_record(&mut rec).expect("read eve") {
+    while reader.stats().records < limit {
+        let got = match m.prefilter() {
+            Some(mut p) => reader.next_record_filtered(&mut rec, &mut p),
+            None => reader.next_record(&mut rec),
+        }
+        .expect("read eve");
+        if !got {
+            break;
+        }
         m.match_record(&rec, &mut hits);
-        n += 1;
     }
+    let n = reader.stats().records;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "indicators={} records={n} stream_records_per_s={:.0} hits={} candidates={}",
