@@ -860,6 +860,8 @@ impl Matcher {
                 .iter()
                 .fold(false, |any, &k| any | self.exact_filter.may_contain(k));
         }
+        // Left empty: `Prefilter` collects the next line's keys into the same buffer.
+        keys.clear();
         self.keys = keys;
         // Second pass, when something may match: candidates with the facts that selected them.
         if full {
