@@ -153,40 +153,41 @@ fn i_field(sc: &mut Scan<'_>, slot: &mut Option<i64>) -> Option<()> {
     Some(())
 }
 
-/// A sub-object field read by [`Scan`] into its slot in place.
-#[inline(always)]
-fn o_field<'a, T: Default>(
-    sc: &mut Scan<'a>,
-    slot: &mut Option<T>,
-    read: impl FnOnce(&mut Scan<'a>, &mut T) -> Option<()>,
-) -> Option<()> {
-    if slot.is_some() || !sc.at_object() {
-        return None;
-    }
-    read(sc, slot.insert(T::default()))
+/// A sub-object field read by [`Scan`] into its slot in place (a macro, so that the reader is
+/// inlined).
+macro_rules! o_field {
+    ($sc:expr, $slot:expr, $read:ident) => {
+        if $slot.is_some() || !$sc.at_object() {
+            None
+        } else {
+            $read($sc, $slot.insert(Default::default()))
+        }
+    };
 }
 
 // Keys are told apart by their length first (one jump), then by one comparison of known length.
 
+#[inline(always)]
 fn scan_flow<'a>(sc: &mut Scan<'a>, f: &mut Flow<'a>) -> Option<()> {
     sc.object(|sc, k| match k.len() {
-        13 if k == "pkts_toserver" => i_field(sc, &mut f.pkts_toserver),
-        13 if k == "pkts_toclient" => i_field(sc, &mut f.pkts_toclient),
-        14 if k == "bytes_toserver" => i_field(sc, &mut f.bytes_toserver),
-        14 if k == "bytes_toclient" => i_field(sc, &mut f.bytes_toclient),
-        4 if k == "pkts" => i_field(sc, &mut f.pkts),
-        5 if k == "bytes" => i_field(sc, &mut f.bytes),
-        5 if k == "start" => s_field(sc, &mut f.start),
-        3 if k == "end" => s_field(sc, &mut f.end),
+        13 if k == b"pkts_toserver" => i_field(sc, &mut f.pkts_toserver),
+        13 if k == b"pkts_toclient" => i_field(sc, &mut f.pkts_toclient),
+        14 if k == b"bytes_toserver" => i_field(sc, &mut f.bytes_toserver),
+        14 if k == b"bytes_toclient" => i_field(sc, &mut f.bytes_toclient),
+        4 if k == b"pkts" => i_field(sc, &mut f.pkts),
+        5 if k == b"bytes" => i_field(sc, &mut f.bytes),
+        5 if k == b"start" => s_field(sc, &mut f.start),
+        3 if k == b"end" => s_field(sc, &mut f.end),
         _ => sc.skip(),
     })
 }
 
+#[inline(always)]
 fn scan_dns<'a>(sc: &mut Scan<'a>, d: &mut Dns<'a>) -> Option<()> {
     let (mut queries, mut answers) = (false, false);
     sc.object(|sc, k| match k.len() {
-        6 if k == "rrname" => s_field(sc, &mut d.rrname),
-        7 if k == "queries" => {
+        6 if k == b"rrname" => s_field(sc, &mut d.rrname),
+        7 if k == b"queries" => {
             if queries {
                 return None;
             }
@@ -194,14 +195,14 @@ fn scan_dns<'a>(sc: &mut Scan<'a>, d: &mut Dns<'a>) -> Option<()> {
             sc.array(|sc| {
                 let mut q = DnsQuery::default();
                 sc.object(|sc, k| match k {
-                    "rrname" => s_field(sc, &mut q.rrname),
+                    b"rrname" => s_field(sc, &mut q.rrname),
                     _ => sc.skip(),
                 })?;
                 d.queries.push(q);
                 Some(())
             })
         }
-        7 if k == "answers" => {
+        7 if k == b"answers" => {
             if answers {
                 return None;
             }
@@ -209,9 +210,9 @@ fn scan_dns<'a>(sc: &mut Scan<'a>, d: &mut Dns<'a>) -> Option<()> {
             sc.array(|sc| {
                 let mut a = DnsAnswer::default();
                 sc.object(|sc, k| match k.len() {
-                    6 if k == "rrname" => s_field(sc, &mut a.rrname),
-                    6 if k == "rrtype" => s_field(sc, &mut a.rrtype),
-                    5 if k == "rdata" => s_field(sc, &mut a.rdata),
+                    6 if k == b"rrname" => s_field(sc, &mut a.rrname),
+                    6 if k == b"rrtype" => s_field(sc, &mut a.rrtype),
+                    5 if k == b"rdata" => s_field(sc, &mut a.rdata),
                     _ => sc.skip(),
                 })?;
                 d.answers.push(a);
@@ -222,40 +223,43 @@ fn scan_dns<'a>(sc: &mut Scan<'a>, d: &mut Dns<'a>) -> Option<()> {
     })
 }
 
+#[inline(always)]
 fn scan_http<'a>(sc: &mut Scan<'a>, h: &mut Http<'a>) -> Option<()> {
     sc.object(|sc, k| match k.len() {
-        8 if k == "hostname" => s_field(sc, &mut h.hostname),
-        9 if k == "http_port" => i_field(sc, &mut h.http_port),
-        3 if k == "url" => s_field(sc, &mut h.url),
-        15 if k == "http_user_agent" => s_field(sc, &mut h.http_user_agent),
-        11 if k == "http_method" => s_field(sc, &mut h.http_method),
-        8 if k == "protocol" => s_field(sc, &mut h.protocol),
-        10 if k == "http_refer" => s_field(sc, &mut h.http_refer),
-        17 if k == "http_content_type" => s_field(sc, &mut h.http_content_type),
+        8 if k == b"hostname" => s_field(sc, &mut h.hostname),
+        9 if k == b"http_port" => i_field(sc, &mut h.http_port),
+        3 if k == b"url" => s_field(sc, &mut h.url),
+        15 if k == b"http_user_agent" => s_field(sc, &mut h.http_user_agent),
+        11 if k == b"http_method" => s_field(sc, &mut h.http_method),
+        8 if k == b"protocol" => s_field(sc, &mut h.protocol),
+        10 if k == b"http_refer" => s_field(sc, &mut h.http_refer),
+        17 if k == b"http_content_type" => s_field(sc, &mut h.http_content_type),
         _ => sc.skip(),
     })
 }
 
+#[inline(always)]
 fn scan_tls<'a>(sc: &mut Scan<'a>, t: &mut Tls<'a>) -> Option<()> {
     sc.object(|sc, k| match k.len() {
-        3 if k == "sni" => s_field(sc, &mut t.sni),
-        7 if k == "subject" => s_field(sc, &mut t.subject),
-        8 if k == "issuerdn" => s_field(sc, &mut t.issuerdn),
-        6 if k == "serial" => s_field(sc, &mut t.serial),
-        11 if k == "fingerprint" => s_field(sc, &mut t.fingerprint),
-        9 if k == "notbefore" => s_field(sc, &mut t.notbefore),
-        8 if k == "notafter" => s_field(sc, &mut t.notafter),
+        3 if k == b"sni" => s_field(sc, &mut t.sni),
+        7 if k == b"subject" => s_field(sc, &mut t.subject),
+        8 if k == b"issuerdn" => s_field(sc, &mut t.issuerdn),
+        6 if k == b"serial" => s_field(sc, &mut t.serial),
+        11 if k == b"fingerprint" => s_field(sc, &mut t.fingerprint),
+        9 if k == b"notbefore" => s_field(sc, &mut t.notbefore),
+        8 if k == b"notafter" => s_field(sc, &mut t.notafter),
         _ => sc.skip(),
     })
 }
 
+#[inline(always)]
 fn scan_fileinfo<'a>(sc: &mut Scan<'a>, f: &mut FileInfo<'a>) -> Option<()> {
     sc.object(|sc, k| match k.len() {
-        8 if k == "filename" => s_field(sc, &mut f.filename),
-        4 if k == "size" => i_field(sc, &mut f.size),
-        3 if k == "md5" => s_field(sc, &mut f.md5),
-        4 if k == "sha1" => s_field(sc, &mut f.sha1),
-        6 if k == "sha256" => s_field(sc, &mut f.sha256),
+        8 if k == b"filename" => s_field(sc, &mut f.filename),
+        4 if k == b"size" => i_field(sc, &mut f.size),
+        3 if k == b"md5" => s_field(sc, &mut f.md5),
+        4 if k == b"sha1" => s_field(sc, &mut f.sha1),
+        6 if k == b"sha256" => s_field(sc, &mut f.sha256),
         _ => sc.skip(),
     })
 }
@@ -266,20 +270,20 @@ fn scan_fileinfo<'a>(sc: &mut Scan<'a>, f: &mut FileInfo<'a>) -> Option<()> {
 fn scan_eve<'a>(line: &'a str, e: &mut Eve<'a>) -> Option<()> {
     let mut sc = Scan::new(line);
     sc.object(|sc, k| match k.len() {
-        9 if k == "timestamp" => s_field(sc, &mut e.timestamp),
-        10 if k == "event_type" => s_field(sc, &mut e.event_type),
-        6 if k == "src_ip" => s_field(sc, &mut e.src_ip),
-        8 if k == "src_port" => i_field(sc, &mut e.src_port),
-        7 if k == "dest_ip" => s_field(sc, &mut e.dest_ip),
-        9 if k == "dest_port" => i_field(sc, &mut e.dest_port),
-        5 if k == "proto" => s_field(sc, &mut e.proto),
-        9 if k == "app_proto" => s_field(sc, &mut e.app_proto),
-        4 if k == "flow" => o_field(sc, &mut e.flow, scan_flow),
-        7 if k == "netflow" => o_field(sc, &mut e.netflow, scan_flow),
-        3 if k == "dns" => o_field(sc, &mut e.dns, scan_dns),
-        4 if k == "http" => o_field(sc, &mut e.http, scan_http),
-        3 if k == "tls" => o_field(sc, &mut e.tls, scan_tls),
-        8 if k == "fileinfo" => o_field(sc, &mut e.fileinfo, scan_fileinfo),
+        9 if k == b"timestamp" => s_field(sc, &mut e.timestamp),
+        10 if k == b"event_type" => s_field(sc, &mut e.event_type),
+        6 if k == b"src_ip" => s_field(sc, &mut e.src_ip),
+        8 if k == b"src_port" => i_field(sc, &mut e.src_port),
+        7 if k == b"dest_ip" => s_field(sc, &mut e.dest_ip),
+        9 if k == b"dest_port" => i_field(sc, &mut e.dest_port),
+        5 if k == b"proto" => s_field(sc, &mut e.proto),
+        9 if k == b"app_proto" => s_field(sc, &mut e.app_proto),
+        4 if k == b"flow" => o_field!(sc, e.flow, scan_flow),
+        7 if k == b"netflow" => o_field!(sc, e.netflow, scan_flow),
+        3 if k == b"dns" => o_field!(sc, e.dns, scan_dns),
+        4 if k == b"http" => o_field!(sc, e.http, scan_http),
+        3 if k == b"tls" => o_field!(sc, e.tls, scan_tls),
+        8 if k == b"fileinfo" => o_field!(sc, e.fileinfo, scan_fileinfo),
         _ => sc.skip(),
     })?;
     sc.at_end().then_some(())

@@ -31,6 +31,29 @@ fn is_ws(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r')
 }
 
+/// The index of the first byte at or after `i` that is not whitespace.
+#[inline(never)]
+fn after_ws(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(|&c| is_ws(c)) {
+        i += 1;
+    }
+    i
+}
+
+/// The index after the escape at `i` (a `\`), checked as `serde_json` checks escapes in
+/// values it ignores.
+#[inline(never)]
+fn after_escape(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i + 1)? {
+        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(i + 2),
+        b'u' => {
+            let hex = b.get(i + 2..i + 6)?;
+            hex.iter().all(u8::is_ascii_hexdigit).then_some(i + 6)
+        }
+        _ => None,
+    }
+}
+
 impl<'a> Scan<'a> {
     pub(crate) fn new(s: &'a str) -> Scan<'a> {
         Scan { s, i: 0, depth: 0 }
@@ -46,19 +69,13 @@ impl<'a> Scan<'a> {
     fn peek(&mut self) -> Option<u8> {
         let c = *self.bytes().get(self.i)?;
         // Every byte above the space is a token byte; only the rare whitespace takes the loop.
-        if c > b' ' { Some(c) } else { self.peek_ws() }
-    }
-
-    #[inline(never)]
-    fn peek_ws(&mut self) -> Option<u8> {
-        let b = self.bytes();
-        while let Some(&c) = b.get(self.i) {
-            if !is_ws(c) {
-                return Some(c);
-            }
-            self.i += 1;
+        if c > b' ' {
+            Some(c)
+        } else {
+            // A free function of (bytes, index): the scanner's fields stay in registers.
+            self.i = after_ws(self.bytes(), self.i);
+            self.bytes().get(self.i).copied()
         }
-        None
     }
 
     #[inline(always)]
@@ -119,10 +136,19 @@ impl<'a> Scan<'a> {
         Some(s)
     }
 
-    /// An object key (a string without escapes) and the `:` after it.
+    /// An object key (a string without escapes, as bytes: keys are only compared) and the `:`
+    /// after it.
     #[inline(always)]
-    fn key(&mut self) -> Option<&'a str> {
-        let k = self.str()?;
+    fn key(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"')?;
+        let start = self.i;
+        self.skip_plain();
+        let b = self.bytes();
+        if b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        let k = &b[start..self.i];
+        self.i += 1;
         self.eat(b':')?;
         Some(k)
     }
@@ -140,27 +166,10 @@ impl<'a> Scan<'a> {
                     self.i += 1;
                     return Some(());
                 }
-                b'\\' => self.skip_escape()?,
+                b'\\' => self.i = after_escape(b, self.i)?,
                 _ => return None,
             }
         }
-    }
-
-    #[inline(never)]
-    fn skip_escape(&mut self) -> Option<()> {
-        let b = self.bytes();
-        match b.get(self.i + 1)? {
-            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
-            b'u' => {
-                let hex = b.get(self.i + 2..self.i + 6)?;
-                if !hex.iter().all(u8::is_ascii_hexdigit) {
-                    return None;
-                }
-                self.i += 6;
-            }
-            _ => return None,
-        }
-        Some(())
     }
 
     /// Digits from the cursor: their count and their value (wrapping; only trusted for at most
@@ -243,17 +252,51 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// Any JSON value, not kept.
+    /// Any JSON value, not kept. One loop with a bit stack of the open containers (no
+    /// recursion): objects and arrays are checked member by member as [`Scan::object`] and
+    /// [`Scan::array`] would check them, keys with escapes giving up as there.
+    #[inline(always)]
     pub(crate) fn skip(&mut self) -> Option<()> {
-        match self.peek()? {
-            b'"' => self.skip_str(),
-            b'{' => self.object(|s, _| s.skip()),
-            b'[' => self.array(|s| s.skip()),
-            b't' => self.literal(b"true"),
-            b'f' => self.literal(b"false"),
-            b'n' => self.literal(b"null"),
-            b'-' | b'0'..=b'9' => self.skip_number(),
-            _ => None,
+        let base = self.depth;
+        // Bit k set: the container opened k levels up (from the innermost) is an object.
+        let mut objects: u64 = 0;
+        'value: loop {
+            match self.peek()? {
+                b'"' => self.skip_str()?,
+                c @ (b'{' | b'[') => {
+                    self.open(c)?;
+                    objects = (objects << 1) | u64::from(c == b'{');
+                    let close = if c == b'{' { b'}' } else { b']' };
+                    if self.peek()? == close {
+                        self.i += 1;
+                        self.depth -= 1;
+                        objects >>= 1;
+                    } else {
+                        if c == b'{' {
+                            self.key()?;
+                        }
+                        continue 'value;
+                    }
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                b'-' | b'0'..=b'9' => self.skip_number()?,
+                _ => return None,
+            }
+            // After a value: close what is complete, then go on with the next member.
+            while self.depth > base {
+                let in_object = objects & 1 == 1;
+                if self.next_member(if in_object { b'}' } else { b']' })? {
+                    objects >>= 1;
+                    continue;
+                }
+                if in_object {
+                    self.key()?;
+                }
+                continue 'value;
+            }
+            return Some(());
         }
     }
 
@@ -293,7 +336,7 @@ impl<'a> Scan<'a> {
     #[inline(always)]
     pub(crate) fn object(
         &mut self,
-        mut field: impl FnMut(&mut Self, &'a str) -> Option<()>,
+        mut field: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
     ) -> Option<()> {
         self.open(b'{')?;
         if self.peek()? == b'}' {

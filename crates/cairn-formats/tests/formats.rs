@@ -270,10 +270,7 @@ impl FactFilter for Collect {
         self.types.as_ref().is_none_or(|t| t.contains(&sco_type))
     }
     fn fact(&mut self, f: &Fact<'_>) {
-        let wanted = self
-            .types
-            .as_ref()
-            .is_none_or(|t| t.iter().any(|w| *w == f.sco_type));
+        let wanted = self.types.as_ref().is_none_or(|t| t.contains(&f.sco_type));
         assert!(wanted, "a fact of an unwanted type: {f:?}");
         self.facts.insert(fact_text(f));
     }
