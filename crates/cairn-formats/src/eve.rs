@@ -341,18 +341,21 @@ fn set_log_time<'v, B: Build<'v>>(
     }
 }
 
-/// An eve line as the typed event: the scanner, or `serde_json` when the scanner gives up.
-fn read_eve<'a>(line: &'a str) -> Result<Eve<'a>, ParseError> {
-    let mut e = Eve::default();
-    if scan_eve(line, &mut e).is_none() {
-        e = serde_json::from_str(line).map_err(|e| ParseError::Json(e.to_string()))?;
+/// An eve line into the typed event `e` (default on entry): the scanner, or `serde_json` when
+/// the scanner gives up. (The event is filled in place: it is large, so it is not moved.)
+#[inline(always)]
+fn read_eve<'a>(line: &'a str, e: &mut Eve<'a>) -> Result<(), ParseError> {
+    if scan_eve(line, e).is_none() {
+        *e = serde_json::from_str(line).map_err(|e| ParseError::Json(e.to_string()))?;
     }
-    Ok(e)
+    Ok(())
 }
 
 impl LineParser for EveParser {
     fn parse_line(&mut self, line: &str, rec: &mut Record) -> Result<(), ParseError> {
-        build(&read_eve(line)?, rec)
+        let mut e = Eve::default();
+        read_eve(line, &mut e)?;
+        build(&e, rec)
     }
 
     fn probe_line(
@@ -360,8 +363,10 @@ impl LineParser for EveParser {
         line: &str,
         filter: &mut dyn FactFilter,
     ) -> Result<Option<Probed>, ParseError> {
+        let mut e = Eve::default();
+        read_eve(line, &mut e)?;
         let mut probe = Probe::new(filter, &mut self.scratch);
-        build(&read_eve(line)?, &mut probe)?;
+        build(&e, &mut probe)?;
         Ok(probe.finish())
     }
 }
