@@ -165,103 +165,147 @@ macro_rules! o_field {
     };
 }
 
-// Keys are told apart by their length first (one jump), then by one comparison of known length.
+/// The members of an object, as `first byte "key" => reader of the value`, then `_ => reader
+/// of any other member`: a key written plainly (`"key":`, as Suricata writes them) is
+/// recognized in place by its first byte and one comparison; any other spelling, and any other
+/// key, goes through the scanned key ([`Scan::object_keyed`]). Some members that are not read
+/// are listed too (their reader is `skip`): that only spares scanning their keys.
+macro_rules! members {
+    ($sc:ident; $( $c:literal $name:literal => $read:expr, )* _ => $other:expr $(,)?) => {
+        |$sc: &mut Scan<'_>, key: Option<&[u8]>| -> Option<Option<()>> {
+            match key {
+                None => match $sc.key_start()? {
+                    $( $c if $sc.eat_member(concat!("\"", $name, "\":").as_bytes()) => Some($read), )*
+                    _ => None,
+                },
+                Some(k) => Some(match k {
+                    $( k if k == $name.as_bytes() => $read, )*
+                    _ => $other,
+                }),
+            }
+        }
+    };
+}
 
 #[inline(always)]
 fn scan_flow<'a>(sc: &mut Scan<'a>, f: &mut Flow<'a>) -> Option<()> {
-    sc.object(|sc, k| match k.len() {
-        13 if k == b"pkts_toserver" => i_field(sc, &mut f.pkts_toserver),
-        13 if k == b"pkts_toclient" => i_field(sc, &mut f.pkts_toclient),
-        14 if k == b"bytes_toserver" => i_field(sc, &mut f.bytes_toserver),
-        14 if k == b"bytes_toclient" => i_field(sc, &mut f.bytes_toclient),
-        4 if k == b"pkts" => i_field(sc, &mut f.pkts),
-        5 if k == b"bytes" => i_field(sc, &mut f.bytes),
-        5 if k == b"start" => s_field(sc, &mut f.start),
-        3 if k == b"end" => s_field(sc, &mut f.end),
+    sc.object_keyed(members!(sc;
+        b'p' "pkts_toserver" => i_field(sc, &mut f.pkts_toserver),
+        b'p' "pkts_toclient" => i_field(sc, &mut f.pkts_toclient),
+        b'b' "bytes_toserver" => i_field(sc, &mut f.bytes_toserver),
+        b'b' "bytes_toclient" => i_field(sc, &mut f.bytes_toclient),
+        b'p' "pkts" => i_field(sc, &mut f.pkts),
+        b'b' "bytes" => i_field(sc, &mut f.bytes),
+        b's' "start" => s_field(sc, &mut f.start),
+        b'e' "end" => s_field(sc, &mut f.end),
+        b'a' "age" => sc.skip(),
+        b's' "state" => sc.skip(),
+        b'r' "reason" => sc.skip(),
+        b'a' "alerted" => sc.skip(),
         _ => sc.skip(),
-    })
+    ))
 }
 
 #[inline(always)]
 fn scan_dns<'a>(sc: &mut Scan<'a>, d: &mut Dns<'a>) -> Option<()> {
     let (mut queries, mut answers) = (false, false);
-    sc.object(|sc, k| match k.len() {
-        6 if k == b"rrname" => s_field(sc, &mut d.rrname),
-        7 if k == b"queries" => {
-            if queries {
-                return None;
-            }
+    sc.object_keyed(members!(sc;
+        b'r' "rrname" => s_field(sc, &mut d.rrname),
+        b'q' "queries" => if queries {
+            None
+        } else {
             queries = true;
             sc.array(|sc| {
                 let mut q = DnsQuery::default();
-                sc.object(|sc, k| match k {
-                    b"rrname" => s_field(sc, &mut q.rrname),
+                sc.object_keyed(members!(sc;
+                    b'r' "rrname" => s_field(sc, &mut q.rrname),
                     _ => sc.skip(),
-                })?;
+                ))?;
                 d.queries.push(q);
                 Some(())
             })
-        }
-        7 if k == b"answers" => {
-            if answers {
-                return None;
-            }
+        },
+        b'a' "answers" => if answers {
+            None
+        } else {
             answers = true;
             sc.array(|sc| {
                 let mut a = DnsAnswer::default();
-                sc.object(|sc, k| match k.len() {
-                    6 if k == b"rrname" => s_field(sc, &mut a.rrname),
-                    6 if k == b"rrtype" => s_field(sc, &mut a.rrtype),
-                    5 if k == b"rdata" => s_field(sc, &mut a.rdata),
+                sc.object_keyed(members!(sc;
+                    b'r' "rrname" => s_field(sc, &mut a.rrname),
+                    b'r' "rrtype" => s_field(sc, &mut a.rrtype),
+                    b'r' "rdata" => s_field(sc, &mut a.rdata),
+                    b't' "ttl" => sc.skip(),
                     _ => sc.skip(),
-                })?;
+                ))?;
                 d.answers.push(a);
                 Some(())
             })
-        }
+        },
+        b'v' "version" => sc.skip(),
+        b't' "type" => sc.skip(),
+        b'i' "id" => sc.skip(),
+        b'f' "flags" => sc.skip(),
+        b'q' "qr" => sc.skip(),
+        b'r' "rd" => sc.skip(),
+        b'r' "ra" => sc.skip(),
+        b'r' "rrtype" => sc.skip(),
+        b'r' "rcode" => sc.skip(),
+        b'g' "grouped" => sc.skip(),
+        b't' "tx_id" => sc.skip(),
         _ => sc.skip(),
-    })
+    ))
 }
 
 #[inline(always)]
 fn scan_http<'a>(sc: &mut Scan<'a>, h: &mut Http<'a>) -> Option<()> {
-    sc.object(|sc, k| match k.len() {
-        8 if k == b"hostname" => s_field(sc, &mut h.hostname),
-        9 if k == b"http_port" => i_field(sc, &mut h.http_port),
-        3 if k == b"url" => s_field(sc, &mut h.url),
-        15 if k == b"http_user_agent" => s_field(sc, &mut h.http_user_agent),
-        11 if k == b"http_method" => s_field(sc, &mut h.http_method),
-        8 if k == b"protocol" => s_field(sc, &mut h.protocol),
-        10 if k == b"http_refer" => s_field(sc, &mut h.http_refer),
-        17 if k == b"http_content_type" => s_field(sc, &mut h.http_content_type),
+    sc.object_keyed(members!(sc;
+        b'h' "hostname" => s_field(sc, &mut h.hostname),
+        b'h' "http_port" => i_field(sc, &mut h.http_port),
+        b'u' "url" => s_field(sc, &mut h.url),
+        b'h' "http_user_agent" => s_field(sc, &mut h.http_user_agent),
+        b'h' "http_method" => s_field(sc, &mut h.http_method),
+        b'p' "protocol" => s_field(sc, &mut h.protocol),
+        b'h' "http_refer" => s_field(sc, &mut h.http_refer),
+        b'h' "http_content_type" => s_field(sc, &mut h.http_content_type),
+        b's' "status" => sc.skip(),
+        b'l' "length" => sc.skip(),
         _ => sc.skip(),
-    })
+    ))
 }
 
 #[inline(always)]
 fn scan_tls<'a>(sc: &mut Scan<'a>, t: &mut Tls<'a>) -> Option<()> {
-    sc.object(|sc, k| match k.len() {
-        3 if k == b"sni" => s_field(sc, &mut t.sni),
-        7 if k == b"subject" => s_field(sc, &mut t.subject),
-        8 if k == b"issuerdn" => s_field(sc, &mut t.issuerdn),
-        6 if k == b"serial" => s_field(sc, &mut t.serial),
-        11 if k == b"fingerprint" => s_field(sc, &mut t.fingerprint),
-        9 if k == b"notbefore" => s_field(sc, &mut t.notbefore),
-        8 if k == b"notafter" => s_field(sc, &mut t.notafter),
+    sc.object_keyed(members!(sc;
+        b's' "sni" => s_field(sc, &mut t.sni),
+        b's' "subject" => s_field(sc, &mut t.subject),
+        b'i' "issuerdn" => s_field(sc, &mut t.issuerdn),
+        b's' "serial" => s_field(sc, &mut t.serial),
+        b'f' "fingerprint" => s_field(sc, &mut t.fingerprint),
+        b'n' "notbefore" => s_field(sc, &mut t.notbefore),
+        b'n' "notafter" => s_field(sc, &mut t.notafter),
+        b'v' "version" => sc.skip(),
+        b'j' "ja3" => sc.skip(),
+        b'j' "ja3s" => sc.skip(),
         _ => sc.skip(),
-    })
+    ))
 }
 
 #[inline(always)]
 fn scan_fileinfo<'a>(sc: &mut Scan<'a>, f: &mut FileInfo<'a>) -> Option<()> {
-    sc.object(|sc, k| match k.len() {
-        8 if k == b"filename" => s_field(sc, &mut f.filename),
-        4 if k == b"size" => i_field(sc, &mut f.size),
-        3 if k == b"md5" => s_field(sc, &mut f.md5),
-        4 if k == b"sha1" => s_field(sc, &mut f.sha1),
-        6 if k == b"sha256" => s_field(sc, &mut f.sha256),
+    sc.object_keyed(members!(sc;
+        b'f' "filename" => s_field(sc, &mut f.filename),
+        b's' "size" => i_field(sc, &mut f.size),
+        b'm' "md5" => s_field(sc, &mut f.md5),
+        b's' "sha1" => s_field(sc, &mut f.sha1),
+        b's' "sha256" => s_field(sc, &mut f.sha256),
+        b'm' "magic" => sc.skip(),
+        b'g' "gaps" => sc.skip(),
+        b's' "state" => sc.skip(),
+        b's' "stored" => sc.skip(),
+        b't' "tx_id" => sc.skip(),
         _ => sc.skip(),
-    })
+    ))
 }
 
 /// The fast path: an eve line read by [`Scan`] into `e` (default on entry); `None` leaves the
@@ -269,23 +313,31 @@ fn scan_fileinfo<'a>(sc: &mut Scan<'a>, f: &mut FileInfo<'a>) -> Option<()> {
 #[inline(never)]
 fn scan_eve<'a>(line: &'a str, e: &mut Eve<'a>) -> Option<()> {
     let mut sc = Scan::new(line);
-    sc.object(|sc, k| match k.len() {
-        9 if k == b"timestamp" => s_field(sc, &mut e.timestamp),
-        10 if k == b"event_type" => s_field(sc, &mut e.event_type),
-        6 if k == b"src_ip" => s_field(sc, &mut e.src_ip),
-        8 if k == b"src_port" => i_field(sc, &mut e.src_port),
-        7 if k == b"dest_ip" => s_field(sc, &mut e.dest_ip),
-        9 if k == b"dest_port" => i_field(sc, &mut e.dest_port),
-        5 if k == b"proto" => s_field(sc, &mut e.proto),
-        9 if k == b"app_proto" => s_field(sc, &mut e.app_proto),
-        4 if k == b"flow" => o_field!(sc, e.flow, scan_flow),
-        7 if k == b"netflow" => o_field!(sc, e.netflow, scan_flow),
-        3 if k == b"dns" => o_field!(sc, e.dns, scan_dns),
-        4 if k == b"http" => o_field!(sc, e.http, scan_http),
-        3 if k == b"tls" => o_field!(sc, e.tls, scan_tls),
-        8 if k == b"fileinfo" => o_field!(sc, e.fileinfo, scan_fileinfo),
+    sc.object_keyed(members!(sc;
+        b't' "timestamp" => s_field(sc, &mut e.timestamp),
+        b'e' "event_type" => s_field(sc, &mut e.event_type),
+        b's' "src_ip" => s_field(sc, &mut e.src_ip),
+        b's' "src_port" => i_field(sc, &mut e.src_port),
+        b'd' "dest_ip" => s_field(sc, &mut e.dest_ip),
+        b'd' "dest_port" => i_field(sc, &mut e.dest_port),
+        b'p' "proto" => s_field(sc, &mut e.proto),
+        b'a' "app_proto" => s_field(sc, &mut e.app_proto),
+        b'f' "flow" => o_field!(sc, e.flow, scan_flow),
+        b'n' "netflow" => o_field!(sc, e.netflow, scan_flow),
+        b'd' "dns" => o_field!(sc, e.dns, scan_dns),
+        b'h' "http" => o_field!(sc, e.http, scan_http),
+        b't' "tls" => o_field!(sc, e.tls, scan_tls),
+        b'f' "fileinfo" => o_field!(sc, e.fileinfo, scan_fileinfo),
+        b'f' "flow_id" => sc.skip(),
+        b'i' "in_iface" => sc.skip(),
+        b'c' "community_id" => sc.skip(),
+        b't' "tcp" => sc.skip(),
+        b't' "tx_id" => sc.skip(),
+        b'a' "alert" => sc.skip(),
+        b'p' "pcap_cnt" => sc.skip(),
+        b'v' "vlan" => sc.skip(),
         _ => sc.skip(),
-    })?;
+    ))?;
     sc.at_end().then_some(())
 }
 

@@ -253,8 +253,9 @@ impl<'a> Scan<'a> {
     }
 
     /// Any JSON value, not kept. One loop with a bit stack of the open containers (no
-    /// recursion): objects and arrays are checked member by member as [`Scan::object`] and
-    /// [`Scan::array`] would check them, keys with escapes giving up as there.
+    /// recursion): objects and arrays are checked member by member as
+    /// [`Scan::object_keyed`] and [`Scan::array`] check them, keys with escapes giving up as
+    /// there.
     #[inline(always)]
     pub(crate) fn skip(&mut self) -> Option<()> {
         let base = self.depth;
@@ -331,12 +332,37 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// An object: `field` is called with each key (keys with escapes give up) and must consume
-    /// the value.
+    /// The first byte of the key at the cursor, when a key's `"` is right there.
     #[inline(always)]
-    pub(crate) fn object(
+    pub(crate) fn key_start(&self) -> Option<u8> {
+        let b = self.bytes();
+        if b.get(self.i) == Some(&b'"') {
+            b.get(self.i + 1).copied()
+        } else {
+            None
+        }
+    }
+
+    /// When the bytes at the cursor are exactly `member` (a key as `"key":`), consume them.
+    #[inline(always)]
+    pub(crate) fn eat_member(&mut self, member: &[u8]) -> bool {
+        if self.bytes().get(self.i..self.i + member.len()) == Some(member) {
+            self.i += member.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// An object whose known keys `field` recognizes in place: `field(sc, None)` either
+    /// consumes a `"key":` written plainly and the value (`Some` of the result), or consumes
+    /// nothing (`None`); then the key is scanned and `field(sc,
+    /// Some(key))` must consume the value (keys with escapes give up). The same keys are accepted
+    /// either way.
+    #[inline(always)]
+    pub(crate) fn object_keyed(
         &mut self,
-        mut field: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
+        mut field: impl FnMut(&mut Self, Option<&'a [u8]>) -> Option<Option<()>>,
     ) -> Option<()> {
         self.open(b'{')?;
         if self.peek()? == b'}' {
@@ -345,8 +371,13 @@ impl<'a> Scan<'a> {
             return Some(());
         }
         loop {
-            let key = self.key()?;
-            field(self, key)?;
+            match field(self, None) {
+                Some(r) => r?,
+                None => {
+                    let key = self.key()?;
+                    field(self, Some(key))??;
+                }
+            }
             if self.next_member(b'}')? {
                 return Some(());
             }
