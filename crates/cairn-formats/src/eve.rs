@@ -172,6 +172,7 @@ macro_rules! o_field {
 /// are listed too (their reader is `skip`): that only spares scanning their keys.
 macro_rules! members {
     ($sc:ident; $( $c:literal $name:literal => $read:expr, )* _ => $other:expr $(,)?) => {
+        #[inline(always)]
         |$sc: &mut Scan<'_>, key: Option<&[u8]>| -> Option<Option<()>> {
             match key {
                 None => match $sc.key_start()? {

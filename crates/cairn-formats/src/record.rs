@@ -629,6 +629,7 @@ pub fn write_micros(out: &mut String, micros: i64, drop_zero_fraction: bool) {
 
 /// Days since 1970-01-01 of a proleptic Gregorian date of a year in 0..=9999 (unsigned
 /// arithmetic: the year is shifted by one 400-year era so that it never goes below zero).
+#[inline]
 fn days_from_civil(y: u32, m: u32, d: u32) -> i64 {
     let y = y + 400 - u32::from(m <= 2);
     let era = y / 400;
