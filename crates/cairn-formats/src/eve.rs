@@ -172,7 +172,9 @@ macro_rules! o_field {
 /// are listed too (their reader is `skip`): that only spares scanning their keys.
 macro_rules! members {
     ($sc:ident; $( $c:literal $name:literal => $read:expr, )* _ => $other:expr $(,)?) => {
-        #[inline(always)]
+        // Inlined where it is used (twice per member) in optimized builds only: unoptimized,
+        // the copies would make a stack frame of megabytes.
+        #[cfg_attr(not(debug_assertions), inline(always))]
         |$sc: &mut Scan<'_>, key: Option<&[u8]>| -> Option<Option<()>> {
             match key {
                 None => match $sc.key_start()? {
