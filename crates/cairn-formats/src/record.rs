@@ -668,19 +668,13 @@ pub fn parse_time(s: &str) -> Option<i64> {
     }
     // Each digit is checked: a byte that is not one gives 10 or more here.
     let d = |i: usize| u32::from(head[i].wrapping_sub(b'0'));
-    let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
-    if digits.iter().any(|&i| d(i) > 9) {
+    let two = |i: usize| (d(i) * 10 + d(i + 1), d(i).max(d(i + 1)));
+    let ((y1, a), (y2, b2), (mo, c), (day, e), (h, f), (mi, g), (se, k)) =
+        (two(0), two(2), two(5), two(8), two(11), two(14), two(17));
+    if a.max(b2).max(c).max(e).max(f).max(g).max(k) > 9 {
         return None;
     }
-    let two = |i: usize| d(i) * 10 + d(i + 1);
-    let (y, mo, day, h, mi, se) = (
-        two(0) * 100 + two(2),
-        two(5),
-        two(8),
-        two(11),
-        two(14),
-        two(17),
-    );
+    let y = y1 * 100 + y2;
     if !(1..=12).contains(&mo) || !(1..=31).contains(&day) || h > 23 || mi > 59 || se > 60 {
         return None;
     }

@@ -93,12 +93,16 @@ impl<'a> Scan<'a> {
         self.peek().is_none()
     }
 
-    /// Advance to the first `"`, `\` or control character at or after the cursor.
+    /// Advance to the first `"`, `\` or control character at or after the cursor (8 bytes at a
+    /// time).
     #[inline(always)]
     fn skip_plain(&mut self) {
         let b = self.bytes();
-        let mut i = self.i;
-        while let Some(chunk) = b.get(i..i + 8) {
+        let Some(rest) = b.get(self.i..) else {
+            return;
+        };
+        let mut words = rest.chunks_exact(8);
+        for (n, chunk) in words.by_ref().enumerate() {
             let mut w = [0u8; 8];
             w.copy_from_slice(chunk);
             let w = u64::from_le_bytes(w);
@@ -110,15 +114,18 @@ impl<'a> Scan<'a> {
             let m = m & HI;
             if m != 0 {
                 // The lowest flagged byte is a true hit (false ones only appear above it).
-                self.i = i + (m.trailing_zeros() / 8) as usize;
+                self.i += n * 8 + (m.trailing_zeros() / 8) as usize;
                 return;
             }
-            i += 8;
         }
-        while i < b.len() && !matches!(b[i], b'"' | b'\\' | 0..0x20) {
-            i += 1;
+        let tail = words.remainder();
+        self.i += rest.len() - tail.len();
+        for &c in tail {
+            if matches!(c, b'"' | b'\\' | 0..0x20) {
+                return;
+            }
+            self.i += 1;
         }
-        self.i = i;
     }
 
     /// A string without escapes, borrowed from the line.
