@@ -17,6 +17,12 @@
 //!   typed event; any line it is not sure about (escapes in needed strings, `null`, unusual
 //!   numbers, duplicate fields, invalid JSON) is parsed again by `serde_json`, which decides, so
 //!   results and error messages are those of `serde_json`.
+//! - [`LogReader::next_record_filtered`] reads through a [`FactFilter`]: each line is first
+//!   *probed* ([`LineParser::probe_line`]), i.e. run through the same mapping code into a sink
+//!   that hands the facts of the SCO types the filter wants straight to it and stores nothing;
+//!   the [`Record`] is built only when the filter needs it. Lines are counted, and malformed or
+//!   empty ones skipped, exactly as by [`LogReader::next_record`] (eve probes; other formats
+//!   build every record).
 //!
 //! The field-to-SCO mapping of every format is documented in `MAPPING.md` beside this crate.
 //! No async; the only IO is reading the `BufRead` the caller hands in.

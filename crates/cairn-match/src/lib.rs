@@ -29,6 +29,13 @@
 //! what the evaluator says. Patterns are kept as text and parsed when first a candidate (a
 //! bounded cache keeps the parsed ones).
 //!
+//! When every slot holds exact values only and no indicator is anchored on type presence,
+//! [`Matcher::prefilter`] runs that first step before a record exists: as a
+//! [`cairn_formats::FactFilter`] it takes the facts a reader probes from a line, probes their
+//! keys in the Bloom filter, and asks for the record (then matched by
+//! [`Matcher::match_record`]) only when one may be indexed; the other records are counted
+//! without being built. Hits are the same as matching every record.
+//!
 //! # Multi-observation patterns
 //! Patterns other than one bracketed expression without qualifier (observation `AND`, `OR`,
 //! `FOLLOWEDBY`, `REPEATS`, `WITHIN`, `START/STOP`) keep, per pattern, the last
