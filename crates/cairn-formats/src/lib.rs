@@ -135,31 +135,7 @@ impl<R: BufRead> LogReader<R> {
     /// A line that lies whole in the input's buffer is parsed in place; only a line that spans
     /// two fills of the buffer is copied.
     pub fn next_record(&mut self, rec: &mut Record) -> std::io::Result<bool> {
-        loop {
-            let avail = match self.input.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if avail.is_empty() {
-                return Ok(false);
-            }
-            if let Some(n) = memchr::memchr(b'\n', avail) {
-                let got = take_line(&mut *self.parser, &mut self.stats, &avail[..n], rec);
-                self.input.consume(n + 1);
-                if got {
-                    return Ok(true);
-                }
-                continue;
-            }
-            self.buf.clear();
-            if self.input.read_until(b'\n', &mut self.buf)? == 0 {
-                return Ok(false);
-            }
-            if take_line(&mut *self.parser, &mut self.stats, &self.buf, rec) {
-                return Ok(true);
-            }
-        }
+        self.next_line_with(rec, take_line)
     }
 
     /// Like [`LogReader::next_record`], but a line is first probed for its facts
@@ -171,6 +147,18 @@ impl<R: BufRead> LogReader<R> {
         rec: &mut Record,
         filter: &mut dyn FactFilter,
     ) -> std::io::Result<bool> {
+        self.next_line_with(rec, |parser, stats, bytes, rec| {
+            take_line_filtered(parser, stats, bytes, rec, filter)
+        })
+    }
+
+    /// Hand lines to `take` until it gives a record (true) or the input ends.
+    #[inline(always)]
+    fn next_line_with(
+        &mut self,
+        rec: &mut Record,
+        mut take: impl FnMut(&mut dyn LineParser, &mut ReadStats, &[u8], &mut Record) -> bool,
+    ) -> std::io::Result<bool> {
         loop {
             let avail = match self.input.fill_buf() {
                 Ok(b) => b,
@@ -181,13 +169,7 @@ impl<R: BufRead> LogReader<R> {
                 return Ok(false);
             }
             if let Some(n) = memchr::memchr(b'\n', avail) {
-                let got = take_line_filtered(
-                    &mut *self.parser,
-                    &mut self.stats,
-                    &avail[..n],
-                    rec,
-                    filter,
-                );
+                let got = take(&mut *self.parser, &mut self.stats, &avail[..n], rec);
                 self.input.consume(n + 1);
                 if got {
                     return Ok(true);
@@ -198,7 +180,7 @@ impl<R: BufRead> LogReader<R> {
             if self.input.read_until(b'\n', &mut self.buf)? == 0 {
                 return Ok(false);
             }
-            if take_line_filtered(&mut *self.parser, &mut self.stats, &self.buf, rec, filter) {
+            if take(&mut *self.parser, &mut self.stats, &self.buf, rec) {
                 return Ok(true);
             }
         }
