@@ -6,7 +6,8 @@
 //! gen mem FILE                                            index memory per compiled indicator
 //! gen throughput FILE EVE [--records N]                   match_record only, records pre-parsed
 //! gen stream FILE EVE [--records N]                       read and match in one pass (the loop
-//!                                                         of `cairn match`, without its output)
+//!                                                         of `cairn match`, without its output;
+//!                                                         stops after at least N records)
 //! ```
 //!
 //! Indicator values are a function of (kind, index), so the eve generator can make a fraction
