@@ -11,10 +11,11 @@ use crate::record::{Fact, FactValue, Record, ScoIdx, write_micros};
 ///
 /// For each line, the reader calls [`FactFilter::wants`] for the SCO types it creates,
 /// [`FactFilter::fact`] for every fact of a wanted type, then, for a well-formed line with
-/// observables, [`FactFilter::needs_record`]; for a malformed line [`FactFilter::discard`]
-/// instead. A fact may be reported more than once (addresses and names are not deduplicated
-/// as in a [`Record`]), and facts reached through references are reported as
-/// [`Record::for_each_fact`] reports them.
+/// observables, [`FactFilter::needs_record`]; otherwise (a malformed line, one without
+/// observables, or one the parser could not probe and builds) [`FactFilter::discard`]. A fact
+/// may be reported more than once (addresses and names are not deduplicated as in a
+/// [`Record`]; [`Fact::sco`] numbers the SCOs as the probe makes them), and facts reached
+/// through references are reported as [`Record::for_each_fact`] reports them.
 pub trait FactFilter {
     /// Whether facts of SCOs of this type matter. The name is a built-in string: its address
     /// and length identify it, so the answer may be memoized by them.
@@ -24,8 +25,8 @@ pub trait FactFilter {
     /// The line's facts are all reported: `true` to have the record built and returned,
     /// `false` to pass over it (it still counts as a record in [`crate::ReadStats`]).
     fn needs_record(&mut self, record: RecordInfo) -> bool;
-    /// The line turned out malformed: forget the facts reported since the last call of
-    /// [`FactFilter::needs_record`].
+    /// The line gives no record to decide on (malformed, without observables) or is built
+    /// anyway: forget the facts reported since the last call of [`FactFilter::needs_record`].
     fn discard(&mut self) {}
 }
 
