@@ -424,6 +424,10 @@ impl LineParser for EveParser {
         build(&e, &mut probe)?;
         Ok(probe.finish())
     }
+
+    fn probes(&self) -> bool {
+        true
+    }
 }
 
 /// The mapping of MAPPING.md: one event into a record (or a probe of its facts).

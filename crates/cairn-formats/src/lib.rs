@@ -68,6 +68,12 @@ pub trait LineParser {
         let _ = (line, filter);
         Ok(None)
     }
+
+    /// Whether [`LineParser::probe_line`] can probe lines at all (false: the default, which
+    /// builds every record).
+    fn probes(&self) -> bool {
+        false
+    }
 }
 
 /// A supported log format.
@@ -147,6 +153,9 @@ impl<R: BufRead> LogReader<R> {
         rec: &mut Record,
         filter: &mut dyn FactFilter,
     ) -> std::io::Result<bool> {
+        if !self.parser.probes() {
+            return self.next_record(rec);
+        }
         self.next_line_with(rec, |parser, stats, bytes, rec| {
             take_line_filtered(parser, stats, bytes, rec, filter)
         })

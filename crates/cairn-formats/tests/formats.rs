@@ -392,3 +392,34 @@ fn filtered_reading_counts_as_plain_reading() {
         }
     }
 }
+
+/// Formats without a probe build and return every record through a filter, as plain reading.
+#[test]
+fn filtered_reading_of_formats_without_a_probe_builds_every_record() {
+    let map =
+        FieldMap::parse(&std::fs::read_to_string(fixtures().join("map.json")).unwrap()).unwrap();
+    for (log, format) in [
+        ("zeek.log", Format::Zeek),
+        ("generic.jsonl", Format::Jsonl(map)),
+    ] {
+        let open = || BufReader::new(std::fs::File::open(fixtures().join(log)).unwrap());
+        let mut rec = Record::new();
+        let mut plain = LogReader::new(open(), &format);
+        let mut want = Vec::new();
+        while plain.next_record(&mut rec).unwrap() {
+            want.push(record_json(&rec));
+        }
+        let mut filtered = LogReader::new(open(), &format);
+        let mut filter = Collect::new(None, 0);
+        let mut got = Vec::new();
+        while filtered
+            .next_record_filtered(&mut rec, &mut filter)
+            .unwrap()
+        {
+            got.push(record_json(&rec));
+        }
+        assert_eq!(got, want, "{log}");
+        assert_eq!(filtered.stats(), plain.stats(), "{log}");
+        assert!(filter.seen.is_empty() && filter.facts.is_empty(), "{log}");
+    }
+}
