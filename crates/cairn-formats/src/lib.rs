@@ -216,7 +216,7 @@ fn take_line(
 ) -> bool {
     stats.lines += 1;
     let line_no = stats.lines;
-    let Ok(line) = std::str::from_utf8(bytes) else {
+    let Ok(line) = simdutf8::basic::from_utf8(bytes) else {
         malformed(stats, line_no, ParseError::Utf8);
         return false;
     };
@@ -246,7 +246,7 @@ fn take_line_filtered(
     rec: &mut Record,
     filter: &mut dyn FactFilter,
 ) -> bool {
-    let Ok(line) = std::str::from_utf8(bytes) else {
+    let Ok(line) = simdutf8::basic::from_utf8(bytes) else {
         return take_line(parser, stats, bytes, rec);
     };
     let line = line.trim_ascii();
