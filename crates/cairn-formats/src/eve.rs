@@ -171,7 +171,9 @@ macro_rules! o_field {
 /// key, goes through the scanned key ([`Scan::object_keyed`]). Some members that are not read
 /// are listed too (their reader is `skip`): that only spares scanning their keys.
 macro_rules! members {
-    ($sc:ident; $( $c:literal $name:literal => $read:expr, )* _ => $other:expr $(,)?) => {
+    ($sc:ident; $( $c:literal $name:literal => $read:expr, )* _ => $other:expr $(,)?) => {{
+        // The first byte given is the key's (checked when compiling).
+        $( const _: () = assert!($c == $name.as_bytes()[0]); )*
         // Inlined where it is used (twice per member) in optimized builds only: unoptimized,
         // the copies would make a stack frame of megabytes.
         #[cfg_attr(not(debug_assertions), inline(always))]
@@ -187,7 +189,7 @@ macro_rules! members {
                 }),
             }
         }
-    };
+    }};
 }
 
 #[inline(always)]
