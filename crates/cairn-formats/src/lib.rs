@@ -140,6 +140,9 @@ impl<R: BufRead> LogReader<R> {
     ///
     /// A line that lies whole in the input's buffer is parsed in place; only a line that spans
     /// two fills of the buffer is copied.
+    // Never inlined (nor `next_record_filtered`): a fixed point to measure reading at (the
+    // callgrind runs of BENCHMARKS.md toggle on these names).
+    #[inline(never)]
     pub fn next_record(&mut self, rec: &mut Record) -> std::io::Result<bool> {
         self.next_line_with(rec, take_line)
     }
@@ -148,6 +151,7 @@ impl<R: BufRead> LogReader<R> {
     /// ([`LineParser::probe_line`]) and `rec` is built and returned only when `filter` needs the
     /// record; a record it passes over is counted in [`ReadStats::records`] all the same. Lines
     /// that are malformed or without observables are counted exactly as by `next_record`.
+    #[inline(never)]
     pub fn next_record_filtered(
         &mut self,
         rec: &mut Record,
