@@ -17,12 +17,19 @@
 //!   typed event; any line it is not sure about (escapes in needed strings, `null`, unusual
 //!   numbers, duplicate fields, invalid JSON) is parsed again by `serde_json`, which decides, so
 //!   results and error messages are those of `serde_json`.
+//! - [`LogReader::next_record_filtered`] reads through a [`FactFilter`]: each line is first
+//!   *probed* ([`LineParser::probe_line`]), i.e. run through the same mapping code into a sink
+//!   that hands the facts of the SCO types the filter wants straight to it and stores nothing;
+//!   the [`Record`] is built only when the filter needs it. Lines are counted, and malformed or
+//!   empty ones skipped, exactly as by [`LogReader::next_record`] (eve probes; other formats
+//!   build every record).
 //!
 //! The field-to-SCO mapping of every format is documented in `MAPPING.md` beside this crate.
 //! No async; the only IO is reading the `BufRead` the caller hands in.
 
 pub mod eve;
 pub mod jsonl;
+pub mod probe;
 pub mod record;
 mod scan;
 pub mod stix;
@@ -31,6 +38,7 @@ pub mod zeek;
 use std::io::BufRead;
 
 pub use jsonl::{FieldMap, FieldMapError};
+pub use probe::{FactFilter, Probed, RecordInfo};
 pub use record::{Fact, FactValue, Observation, Record, ScoIdx, format_micros, parse_time};
 
 /// Why one line could not be read.
@@ -48,6 +56,24 @@ pub enum ParseError {
 pub trait LineParser {
     /// Fill `rec` (already cleared, `position` set) from `line`.
     fn parse_line(&mut self, line: &str, rec: &mut Record) -> Result<(), ParseError>;
+
+    /// Read `line` as [`LineParser::parse_line`] would, with the same errors, but instead of
+    /// filling a record tell `filter` the facts of the SCO types it wants. `Ok(None)` when this
+    /// parser cannot (the default), or cannot for this line: then the record is built.
+    fn probe_line(
+        &mut self,
+        line: &str,
+        filter: &mut dyn FactFilter,
+    ) -> Result<Option<Probed>, ParseError> {
+        let _ = (line, filter);
+        Ok(None)
+    }
+
+    /// Whether [`LineParser::probe_line`] can probe lines at all (false: the default, which
+    /// builds every record).
+    fn probes(&self) -> bool {
+        false
+    }
 }
 
 /// A supported log format.
@@ -62,7 +88,7 @@ impl Format {
     /// The parser for this format.
     pub fn parser(&self) -> Box<dyn LineParser + Send> {
         match self {
-            Format::Eve => Box::new(eve::EveParser),
+            Format::Eve => Box::new(eve::EveParser::default()),
             Format::Zeek => Box::new(zeek::ZeekParser),
             Format::Jsonl(m) => Box::new(jsonl::JsonlParser::new(m.clone())),
         }
@@ -114,7 +140,38 @@ impl<R: BufRead> LogReader<R> {
     ///
     /// A line that lies whole in the input's buffer is parsed in place; only a line that spans
     /// two fills of the buffer is copied.
+    // Never inlined (nor `next_record_filtered`): a fixed point to measure reading at (the
+    // callgrind runs of BENCHMARKS.md toggle on these names).
+    #[inline(never)]
     pub fn next_record(&mut self, rec: &mut Record) -> std::io::Result<bool> {
+        self.next_line_with(rec, take_line)
+    }
+
+    /// Like [`LogReader::next_record`], but a line is first probed for its facts
+    /// ([`LineParser::probe_line`]) and `rec` is built and returned only when `filter` needs the
+    /// record; a record it passes over is counted in [`ReadStats::records`] all the same. Lines
+    /// that are malformed or without observables are counted exactly as by `next_record`.
+    #[inline(never)]
+    pub fn next_record_filtered(
+        &mut self,
+        rec: &mut Record,
+        filter: &mut dyn FactFilter,
+    ) -> std::io::Result<bool> {
+        if !self.parser.probes() {
+            return self.next_record(rec);
+        }
+        self.next_line_with(rec, |parser, stats, bytes, rec| {
+            take_line_filtered(parser, stats, bytes, rec, filter)
+        })
+    }
+
+    /// Hand lines to `take` until it gives a record (true) or the input ends.
+    #[inline(always)]
+    fn next_line_with(
+        &mut self,
+        rec: &mut Record,
+        mut take: impl FnMut(&mut dyn LineParser, &mut ReadStats, &[u8], &mut Record) -> bool,
+    ) -> std::io::Result<bool> {
         loop {
             let avail = match self.input.fill_buf() {
                 Ok(b) => b,
@@ -125,7 +182,7 @@ impl<R: BufRead> LogReader<R> {
                 return Ok(false);
             }
             if let Some(n) = memchr::memchr(b'\n', avail) {
-                let got = take_line(&mut *self.parser, &mut self.stats, &avail[..n], rec);
+                let got = take(&mut *self.parser, &mut self.stats, &avail[..n], rec);
                 self.input.consume(n + 1);
                 if got {
                     return Ok(true);
@@ -136,7 +193,7 @@ impl<R: BufRead> LogReader<R> {
             if self.input.read_until(b'\n', &mut self.buf)? == 0 {
                 return Ok(false);
             }
-            if take_line(&mut *self.parser, &mut self.stats, &self.buf, rec) {
+            if take(&mut *self.parser, &mut self.stats, &self.buf, rec) {
                 return Ok(true);
             }
         }
@@ -163,7 +220,7 @@ fn take_line(
 ) -> bool {
     stats.lines += 1;
     let line_no = stats.lines;
-    let Ok(line) = std::str::from_utf8(bytes) else {
+    let Ok(line) = simdutf8::basic::from_utf8(bytes) else {
         malformed(stats, line_no, ParseError::Utf8);
         return false;
     };
@@ -182,6 +239,53 @@ fn take_line(
         Err(e) => malformed(stats, line_no, e),
     }
     false
+}
+
+/// [`take_line`] through a filter: the line is probed first and built only when the filter
+/// needs it (or the parser cannot probe it).
+fn take_line_filtered(
+    parser: &mut dyn LineParser,
+    stats: &mut ReadStats,
+    bytes: &[u8],
+    rec: &mut Record,
+    filter: &mut dyn FactFilter,
+) -> bool {
+    let Ok(line) = simdutf8::basic::from_utf8(bytes) else {
+        return take_line(parser, stats, bytes, rec);
+    };
+    let line = line.trim_ascii();
+    if line.is_empty() {
+        stats.lines += 1;
+        return false;
+    }
+    match parser.probe_line(line, filter) {
+        Ok(Some(p)) if p.empty => {
+            filter.discard();
+            stats.lines += 1;
+            stats.empty += 1;
+            return false;
+        }
+        Ok(Some(p)) => {
+            let info = RecordInfo {
+                position: stats.lines + 1,
+                time: p.time,
+                time_end: p.time_end,
+            };
+            if !filter.needs_record(info) {
+                stats.lines += 1;
+                stats.records += 1;
+                return false;
+            }
+        }
+        Ok(None) => filter.discard(),
+        Err(e) => {
+            filter.discard();
+            stats.lines += 1;
+            malformed(stats, stats.lines, e);
+            return false;
+        }
+    }
+    take_line(parser, stats, bytes, rec)
 }
 
 fn malformed(stats: &mut ReadStats, line: u64, e: ParseError) {

@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::probe::Build;
+
 /// Namespace of STIX 2.1 deterministic SCO identifiers (STIX 2.1 §2.9).
 use cairn_stix::SCO_ID_NAMESPACE as SCO_NAMESPACE;
 
@@ -261,12 +263,7 @@ impl Record {
 
     /// The `ipv4-addr` or `ipv6-addr` (chosen by the text) whose value is `ip`.
     pub fn ip_sco(&mut self, ip: &str) -> ScoIdx {
-        let t = if ip.bytes().any(|c| c == b':') {
-            "ipv6-addr"
-        } else {
-            "ipv4-addr"
-        };
-        self.value_sco(t, ip)
+        Build::ip_sco(self, ip)
     }
 
     /// A `network-traffic` between two addresses (with their `ipv4-addr`/`ipv6-addr` SCOs), its
@@ -280,27 +277,7 @@ impl Record {
         dst_port: Option<i64>,
         transport: Option<&str>,
     ) -> ScoIdx {
-        let s = self.ip_sco(src);
-        let d = self.ip_sco(dst);
-        let n = self.add_sco("network-traffic");
-        self.set_ref(n, "src_ref", s);
-        self.set_ref(n, "dst_ref", d);
-        if let Some(p) = src_port {
-            self.set_int(n, "src_port", p);
-        }
-        if let Some(p) = dst_port {
-            self.set_int(n, "dst_port", p);
-        }
-        let ip_version = if src.bytes().any(|c| c == b':') {
-            "ipv6"
-        } else {
-            "ipv4"
-        };
-        self.set_str(n, "protocols[*]", ip_version);
-        if let Some(p) = transport {
-            self.set_str_lower(n, "protocols[*]", p);
-        }
-        n
+        Build::network_traffic(self, src, dst, src_port, dst_port, transport)
     }
 
     pub fn set_str(&mut self, sco: ScoIdx, path: &'static str, value: &str) {
@@ -650,15 +627,17 @@ pub fn write_micros(out: &mut String, micros: i64, drop_zero_fraction: bool) {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
+/// Days since 1970-01-01 of a proleptic Gregorian date of a year in 0..=9999 (unsigned
+/// arithmetic: the year is shifted by one 400-year era so that it never goes below zero).
+#[inline]
+fn days_from_civil(y: u32, m: u32, d: u32) -> i64 {
+    let y = y + 400 - u32::from(m <= 2);
+    let era = y / 400;
     let yoe = y - era * 400;
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    i64::from(era) * 146_097 + i64::from(doe) - 719_468 - 146_097
 }
 
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -678,45 +657,38 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// followed by `Z`, `±HH:MM`, `±HHMM`, `±HH` or nothing (UTC) — into microseconds since the epoch.
 pub fn parse_time(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() < 19
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !(b[10] == b'T' || b[10] == b' ')
-        || b[13] != b':'
-        || b[16] != b':'
+    let head: &[u8; 19] = b.get(..19)?.try_into().ok()?;
+    if head[4] != b'-'
+        || head[7] != b'-'
+        || !(head[10] == b'T' || head[10] == b' ')
+        || head[13] != b':'
+        || head[16] != b':'
     {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let mut v = 0i64;
-        for &c in &b[r] {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            v = v * 10 + i64::from(c - b'0');
-        }
-        Some(v)
-    };
-    let (y, mo, d, h, mi, se) = (
-        num(0..4)?,
-        num(5..7)?,
-        num(8..10)?,
-        num(11..13)?,
-        num(14..16)?,
-        num(17..19)?,
-    );
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+    // Each digit is checked: a byte that is not one gives 10 or more here.
+    let d = |i: usize| u32::from(head[i].wrapping_sub(b'0'));
+    let two = |i: usize| (d(i) * 10 + d(i + 1), d(i).max(d(i + 1)));
+    let ((y1, a), (y2, b2), (mo, c), (day, e), (h, f), (mi, g), (se, k)) =
+        (two(0), two(2), two(5), two(8), two(11), two(14), two(17));
+    if a.max(b2).max(c).max(e).max(f).max(g).max(k) > 9 {
+        return None;
+    }
+    let y = y1 * 100 + y2;
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&day) || h > 23 || mi > 59 || se > 60 {
         return None;
     }
     let mut i = 19;
     let mut micros = 0i64;
-    if i < b.len() && b[i] == b'.' {
+    if b.get(i) == Some(&b'.') {
         i += 1;
         let start = i;
         // Microseconds: the first six digits count, later ones are dropped (truncation).
-        while i < b.len() && b[i].is_ascii_digit() {
+        while let Some(&c) = b.get(i)
+            && c.is_ascii_digit()
+        {
             if i - start < 6 {
-                micros = micros * 10 + i64::from(b[i] - b'0');
+                micros = micros * 10 + i64::from(c - b'0');
             }
             i += 1;
         }
@@ -728,38 +700,44 @@ pub fn parse_time(s: &str) -> Option<i64> {
         }
     }
     let offset_secs = match &b[i..] {
-        [] | [b'Z'] | [b'z'] => 0,
-        [sign @ (b'+' | b'-'), rest @ ..] => {
-            // The digits of the offset, colons left out (no allocation: this runs per record).
-            let mut digits = [0u8; 4];
-            let mut len = 0;
-            for &c in rest {
-                if c == b':' {
-                    continue;
-                }
-                if !c.is_ascii_digit() || len == 4 {
-                    return None;
-                }
-                digits[len] = c - b'0';
-                len += 1;
-            }
-            if !matches!(len, 2 | 4) {
-                return None;
-            }
-            let hh = i64::from(digits[0]) * 10 + i64::from(digits[1]);
-            let mm = if len == 4 {
-                i64::from(digits[2]) * 10 + i64::from(digits[3])
-            } else {
-                0
-            };
-            let o = hh * 3600 + mm * 60;
-            if *sign == b'-' { -o } else { o }
-        }
-        _ => return None,
+        [] | [b'Z'] | [b'z'] | [b'+', b'0', b'0', b'0', b'0'] => 0,
+        rest => offset(rest)?,
     };
-    let days = days_from_civil(y, mo as u32, d as u32);
-    let secs = days * 86_400 + h * 3600 + mi * 60 + se.min(59) - offset_secs;
+    let days = days_from_civil(y, mo, day);
+    let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + se.min(59)) - offset_secs;
     Some(secs * 1_000_000 + micros)
+}
+
+/// A zone offset `±HH`, `±HHMM` or `±HH:MM` (colons are left out wherever they are) in
+/// seconds.
+fn offset(text: &[u8]) -> Option<i64> {
+    let [sign @ (b'+' | b'-'), rest @ ..] = text else {
+        return None;
+    };
+    // The digits of the offset, colons left out (no allocation: this runs per record).
+    let mut digits = [0u8; 4];
+    let mut len = 0;
+    for &c in rest {
+        if c == b':' {
+            continue;
+        }
+        if !c.is_ascii_digit() || len == 4 {
+            return None;
+        }
+        digits[len] = c - b'0';
+        len += 1;
+    }
+    if !matches!(len, 2 | 4) {
+        return None;
+    }
+    let hh = i64::from(digits[0]) * 10 + i64::from(digits[1]);
+    let mm = if len == 4 {
+        i64::from(digits[2]) * 10 + i64::from(digits[3])
+    } else {
+        0
+    };
+    let o = hh * 3600 + mm * 60;
+    Some(if *sign == b'-' { -o } else { o })
 }
 
 /// Seconds since the epoch (a JSON number, as Zeek writes `ts`) into microseconds.

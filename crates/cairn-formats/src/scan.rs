@@ -7,6 +7,10 @@
 //! that is not valid JSON) it gives up (`None`), and the caller parses the line again with
 //! `serde_json`, which decides. So the scanner only ever accepts lines that `serde_json` accepts,
 //! with the same values, and is never the one to reject a line.
+//!
+//! Compact JSON (no whitespace between tokens, as Suricata writes it) takes the fast path of
+//! every step: the byte a step expects is checked first, and whitespace is skipped only when it
+//! is not there.
 
 /// Deepest nesting the scanner follows before leaving the line to `serde_json`.
 const MAX_DEPTH: u32 = 64;
@@ -21,6 +25,35 @@ pub(crate) struct Scan<'a> {
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
+/// JSON whitespace.
+#[inline(always)]
+fn is_ws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The index of the first byte at or after `i` that is not whitespace.
+#[inline(never)]
+fn after_ws(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(|&c| is_ws(c)) {
+        i += 1;
+    }
+    i
+}
+
+/// The index after the escape at `i` (a `\`), checked as `serde_json` checks escapes in
+/// values it ignores.
+#[inline(never)]
+fn after_escape(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i + 1)? {
+        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(i + 2),
+        b'u' => {
+            let hex = b.get(i + 2..i + 6)?;
+            hex.iter().all(u8::is_ascii_hexdigit).then_some(i + 6)
+        }
+        _ => None,
+    }
+}
+
 impl<'a> Scan<'a> {
     pub(crate) fn new(s: &'a str) -> Scan<'a> {
         Scan { s, i: 0, depth: 0 }
@@ -31,22 +64,18 @@ impl<'a> Scan<'a> {
         self.s.as_bytes()
     }
 
-    #[inline(always)]
-    fn ws(&mut self) {
-        let b = self.bytes();
-        // Fast path: compact JSON has no whitespace between tokens.
-        while let Some(&c) = b.get(self.i) {
-            if c > b' ' || !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
-                return;
-            }
-            self.i += 1;
-        }
-    }
-
+    /// The next byte that is not whitespace, not consumed.
     #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
-        self.ws();
-        self.bytes().get(self.i).copied()
+        let c = *self.bytes().get(self.i)?;
+        // Every byte above the space is a token byte; only the rare whitespace takes the loop.
+        if c > b' ' {
+            Some(c)
+        } else {
+            // A free function of (bytes, index): the scanner's fields stay in registers.
+            self.i = after_ws(self.bytes(), self.i);
+            self.bytes().get(self.i).copied()
+        }
     }
 
     #[inline(always)]
@@ -61,17 +90,21 @@ impl<'a> Scan<'a> {
 
     /// True when only whitespace is left.
     pub(crate) fn at_end(&mut self) -> bool {
-        self.ws();
-        self.i == self.s.len()
+        self.peek().is_none()
     }
 
-    /// Advance to the first `"`, `\` or control character at or after the cursor.
+    /// Advance to the first `"`, `\` or control character at or after the cursor (8 bytes at a
+    /// time).
     #[inline(always)]
     fn skip_plain(&mut self) {
         let b = self.bytes();
-        while self.i + 8 <= b.len() {
+        let Some(rest) = b.get(self.i..) else {
+            return;
+        };
+        let mut words = rest.chunks_exact(8);
+        for (n, chunk) in words.by_ref().enumerate() {
             let mut w = [0u8; 8];
-            w.copy_from_slice(&b[self.i..self.i + 8]);
+            w.copy_from_slice(chunk);
             let w = u64::from_le_bytes(w);
             let q = w ^ (LO * u64::from(b'"'));
             let bs = w ^ (LO * u64::from(b'\\'));
@@ -81,12 +114,16 @@ impl<'a> Scan<'a> {
             let m = m & HI;
             if m != 0 {
                 // The lowest flagged byte is a true hit (false ones only appear above it).
-                self.i += (m.trailing_zeros() / 8) as usize;
+                self.i += n * 8 + (m.trailing_zeros() / 8) as usize;
                 return;
             }
-            self.i += 8;
         }
-        while self.i < b.len() && !matches!(b[self.i], b'"' | b'\\' | 0..0x20) {
+        let tail = words.remainder();
+        self.i += rest.len() - tail.len();
+        for &c in tail {
+            if matches!(c, b'"' | b'\\' | 0..0x20) {
+                return;
+            }
             self.i += 1;
         }
     }
@@ -100,9 +137,27 @@ impl<'a> Scan<'a> {
         if self.bytes().get(self.i) != Some(&b'"') {
             return None;
         }
+        // Both ends are next to a `"`, so on character boundaries: `get` cannot fail.
         let s = self.s.get(start..self.i)?;
         self.i += 1;
         Some(s)
+    }
+
+    /// An object key (a string without escapes, as bytes: keys are only compared) and the `:`
+    /// after it.
+    #[inline(always)]
+    fn key(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"')?;
+        let start = self.i;
+        self.skip_plain();
+        let b = self.bytes();
+        if b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        let k = &b[start..self.i];
+        self.i += 1;
+        self.eat(b':')?;
+        Some(k)
     }
 
     /// A string whose content is not needed: escapes are checked as `serde_json` checks them
@@ -110,48 +165,51 @@ impl<'a> Scan<'a> {
     #[inline(always)]
     fn skip_str(&mut self) -> Option<()> {
         self.eat(b'"')?;
-        let b = self.bytes();
         loop {
             self.skip_plain();
+            let b = self.bytes();
             match b.get(self.i)? {
                 b'"' => {
                     self.i += 1;
                     return Some(());
                 }
-                b'\\' => match b.get(self.i + 1)? {
-                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
-                    b'u' => {
-                        let hex = b.get(self.i + 2..self.i + 6)?;
-                        if !hex.iter().all(u8::is_ascii_hexdigit) {
-                            return None;
-                        }
-                        self.i += 6;
-                    }
-                    _ => return None,
-                },
+                b'\\' => self.i = after_escape(b, self.i)?,
                 _ => return None,
             }
         }
+    }
+
+    /// Digits from the cursor: their count and their value (wrapping; only trusted for at most
+    /// 18 digits).
+    #[inline(always)]
+    fn digits(&mut self) -> (usize, u64) {
+        let b = self.bytes();
+        let start = self.i;
+        let mut i = start;
+        let mut v: u64 = 0;
+        while let Some(&c) = b.get(i) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+            i += 1;
+        }
+        self.i = i;
+        (i - start, v)
     }
 
     /// An integer that fits an `i64` for sure (at most 18 digits, no fraction or exponent, not
     /// `-0`).
     #[inline(always)]
     pub(crate) fn int(&mut self) -> Option<i64> {
-        self.ws();
-        let b = self.bytes();
-        let neg = b.get(self.i) == Some(&b'-');
+        let neg = self.peek()? == b'-';
         if neg {
             self.i += 1;
         }
         let start = self.i;
-        let mut v: i64 = 0;
-        while let Some(c @ b'0'..=b'9') = b.get(self.i) {
-            // Wrapping: a value of more than 18 digits is refused below, whatever it wrapped to.
-            v = v.wrapping_mul(10).wrapping_add(i64::from(c - b'0'));
-            self.i += 1;
-        }
-        let n = self.i - start;
+        let (n, v) = self.digits();
+        let b = self.bytes();
         // serde_json reads `-0` as a float (to keep the sign), which is no integer.
         if n == 0 || n > 18 || (n > 1 && b[start] == b'0') || (neg && v == 0) {
             return None;
@@ -159,41 +217,39 @@ impl<'a> Scan<'a> {
         if matches!(b.get(self.i), Some(b'.' | b'e' | b'E')) {
             return None;
         }
+        let v = v as i64;
         Some(if neg { -v } else { v })
     }
 
-    fn digits(&mut self) -> usize {
-        let b = self.bytes();
-        let start = self.i;
-        while self.i < b.len() && b[self.i].is_ascii_digit() {
-            self.i += 1;
-        }
-        self.i - start
-    }
-
     /// A number whose value is not needed (JSON grammar; no exponent, to stay on the safe side).
+    #[inline(always)]
     fn skip_number(&mut self) -> Option<()> {
         let b = self.bytes();
         if b.get(self.i) == Some(&b'-') {
             self.i += 1;
         }
         let start = self.i;
-        let n = self.digits();
+        let (n, _) = self.digits();
         if n == 0 || (n > 1 && b[start] == b'0') {
             return None;
         }
-        if b.get(self.i) == Some(&b'.') {
-            self.i += 1;
-            if self.digits() == 0 {
-                return None;
+        match b.get(self.i) {
+            Some(b'.') => {
+                self.i += 1;
+                if self.digits().0 == 0 {
+                    return None;
+                }
+                if matches!(b.get(self.i), Some(b'e' | b'E')) {
+                    return None;
+                }
             }
-        }
-        if matches!(b.get(self.i), Some(b'e' | b'E')) {
-            return None;
+            Some(b'e' | b'E') => return None,
+            _ => {}
         }
         Some(())
     }
 
+    #[inline(always)]
     fn literal(&mut self, word: &[u8]) -> Option<()> {
         if self.bytes().get(self.i..self.i + word.len())? == word {
             self.i += word.len();
@@ -203,17 +259,52 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// Any JSON value, not kept.
+    /// Any JSON value, not kept. One loop with a bit stack of the open containers (no
+    /// recursion): objects and arrays are checked member by member as
+    /// [`Scan::object_keyed`] and [`Scan::array`] check them, keys with escapes giving up as
+    /// there.
+    #[inline(always)]
     pub(crate) fn skip(&mut self) -> Option<()> {
-        match self.peek()? {
-            b'"' => self.skip_str(),
-            b'{' => self.object(|s, _| s.skip()),
-            b'[' => self.array(|s| s.skip()),
-            b't' => self.literal(b"true"),
-            b'f' => self.literal(b"false"),
-            b'n' => self.literal(b"null"),
-            b'-' | b'0'..=b'9' => self.skip_number(),
-            _ => None,
+        let base = self.depth;
+        // Bit k set: the container opened k levels up (from the innermost) is an object.
+        let mut objects: u64 = 0;
+        'value: loop {
+            match self.peek()? {
+                b'"' => self.skip_str()?,
+                c @ (b'{' | b'[') => {
+                    self.open(c)?;
+                    objects = (objects << 1) | u64::from(c == b'{');
+                    let close = if c == b'{' { b'}' } else { b']' };
+                    if self.peek()? == close {
+                        self.i += 1;
+                        self.depth -= 1;
+                        objects >>= 1;
+                    } else {
+                        if c == b'{' {
+                            self.key()?;
+                        }
+                        continue 'value;
+                    }
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                b'-' | b'0'..=b'9' => self.skip_number()?,
+                _ => return None,
+            }
+            // After a value: close what is complete, then go on with the next member.
+            while self.depth > base {
+                let in_object = objects & 1 == 1;
+                if self.next_member(if in_object { b'}' } else { b']' })? {
+                    objects >>= 1;
+                    continue;
+                }
+                if in_object {
+                    self.key()?;
+                }
+                continue 'value;
+            }
+            return Some(());
         }
     }
 
@@ -223,45 +314,87 @@ impl<'a> Scan<'a> {
         self.peek() == Some(b'{')
     }
 
-    /// An object: `field` is called with each key (keys with escapes give up) and must consume
-    /// the value.
-    pub(crate) fn object(
-        &mut self,
-        mut field: impl FnMut(&mut Self, &'a str) -> Option<()>,
-    ) -> Option<()> {
-        self.eat(b'{')?;
+    #[inline(always)]
+    fn open(&mut self, c: u8) -> Option<()> {
+        self.eat(c)?;
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return None;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    /// After a member of an object (`close` = `}`) or array (`]`): true at the end (consumed),
+    /// false after a `,`.
+    #[inline(always)]
+    fn next_member(&mut self, close: u8) -> Option<bool> {
+        match self.peek()? {
+            b',' => {
+                self.i += 1;
+                Some(false)
+            }
+            c if c == close => {
+                self.i += 1;
+                self.depth -= 1;
+                Some(true)
+            }
+            _ => None,
         }
+    }
+
+    /// The first byte of the key at the cursor, when a key's `"` is right there.
+    #[inline(always)]
+    pub(crate) fn key_start(&self) -> Option<u8> {
+        let b = self.bytes();
+        if b.get(self.i) == Some(&b'"') {
+            b.get(self.i + 1).copied()
+        } else {
+            None
+        }
+    }
+
+    /// When the bytes at the cursor are exactly `member` (a key as `"key":`), consume them.
+    #[inline(always)]
+    pub(crate) fn eat_member(&mut self, member: &[u8]) -> bool {
+        if self.bytes().get(self.i..self.i + member.len()) == Some(member) {
+            self.i += member.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// An object whose known keys `field` recognizes in place: `field(sc, None)` either
+    /// consumes a `"key":` written plainly and the value (`Some` of the result), or consumes
+    /// nothing (`None`); then the key is scanned and `field(sc,
+    /// Some(key))` must consume the value (keys with escapes give up). The same keys are accepted
+    /// either way.
+    #[inline(always)]
+    pub(crate) fn object_keyed(
+        &mut self,
+        mut field: impl FnMut(&mut Self, Option<&'a [u8]>) -> Option<Option<()>>,
+    ) -> Option<()> {
+        self.open(b'{')?;
         if self.peek()? == b'}' {
             self.i += 1;
             self.depth -= 1;
             return Some(());
         }
         loop {
-            let key = self.str()?;
-            self.eat(b':')?;
-            field(self, key)?;
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    self.depth -= 1;
-                    return Some(());
+            match field(self, None) {
+                Some(r) => r?,
+                None => {
+                    let key = self.key()?;
+                    field(self, Some(key))??;
                 }
-                _ => return None,
+            }
+            if self.next_member(b'}')? {
+                return Some(());
             }
         }
     }
 
     /// An array: `elem` is called for each element and must consume it.
+    #[inline(always)]
     pub(crate) fn array(&mut self, mut elem: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return None;
-        }
+        self.open(b'[')?;
         if self.peek()? == b']' {
             self.i += 1;
             self.depth -= 1;
@@ -269,14 +402,8 @@ impl<'a> Scan<'a> {
         }
         loop {
             elem(self)?;
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    self.depth -= 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.next_member(b']')? {
+                return Some(());
             }
         }
     }

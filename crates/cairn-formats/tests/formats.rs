@@ -2,10 +2,13 @@
 //! time, flat facts) and counters are compared with an `.expected.jsonl` file beside it.
 //! Set `CAIRN_BLESS=1` to rewrite the expected files after a reviewed change.
 
+use std::collections::BTreeSet;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use cairn_formats::{FieldMap, Format, LogReader, Record, format_micros};
+use cairn_formats::{
+    Fact, FactFilter, FieldMap, Format, LogReader, Record, RecordInfo, format_micros,
+};
 use serde_json::{Value, json};
 
 fn fixtures() -> PathBuf {
@@ -203,7 +206,13 @@ fn timestamps_in_log_styles() {
             "0999-12-31T23:59:59.09Z",
             Some("0999-12-31T23:59:59.090000Z"),
         ),
+        // Leap days and century years (the day count runs on shifted unsigned years).
+        ("2000-02-29T23:59:59Z", Some("2000-02-29T23:59:59.000000Z")),
+        ("1900-03-01T00:00:00Z", Some("1900-03-01T00:00:00.000000Z")),
+        ("0000-01-01T00:00:00Z", Some("0000-01-01T00:00:00.000000Z")),
+        ("9999-12-31T23:59:60Z", Some("9999-12-31T23:59:59.000000Z")),
         ("2024-13-01T00:00:00Z", None),
+        ("2024-03-1xT18:03:14Z", None),
         ("2024-03-17T18:03:14.Z", None),
         ("yesterday", None),
     ];
@@ -240,4 +249,177 @@ fn deterministic_ids_follow_the_stix_namespace() {
         a.observation().objects[0]["id"],
         json!(format!("ipv4-addr--{id}"))
     );
+}
+
+/// A filter that wants the SCO types of `types` (all when `None`), keeps the facts it is told,
+/// and needs every `every`-th record (never when 0).
+struct Collect {
+    types: Option<Vec<&'static str>>,
+    facts: BTreeSet<String>,
+    every: u64,
+    seen: Vec<RecordInfo>,
+}
+
+impl Collect {
+    fn new(types: Option<Vec<&'static str>>, every: u64) -> Collect {
+        Collect {
+            types,
+            facts: BTreeSet::new(),
+            every,
+            seen: Vec::new(),
+        }
+    }
+}
+
+impl FactFilter for Collect {
+    fn wants(&mut self, sco_type: &'static str) -> bool {
+        self.types.as_ref().is_none_or(|t| t.contains(&sco_type))
+    }
+    fn fact(&mut self, f: &Fact<'_>) {
+        let wanted = self.types.as_ref().is_none_or(|t| t.contains(&f.sco_type));
+        assert!(wanted, "a fact of an unwanted type: {f:?}");
+        self.facts.insert(fact_text(f));
+    }
+    fn needs_record(&mut self, record: RecordInfo) -> bool {
+        self.seen.push(record);
+        self.every != 0 && record.position.is_multiple_of(self.every)
+    }
+    fn discard(&mut self) {
+        self.facts.clear();
+    }
+}
+
+fn fact_text(f: &Fact<'_>) -> String {
+    format!("{}:{}={}", f.sco_type, f.full_path(), f.value)
+}
+
+/// The eve fixtures the probe is checked on: hand-made records, the edge cases (escapes,
+/// `null`, duplicates, malformed lines...) and generated benchmark lines.
+const EVE_FIXTURES: [&str; 3] = ["eve.json", "eve-edge.json", "eve-generated.json"];
+
+/// The probe of a line (what `cairn match` reads most lines with) against the record built
+/// from it: the same error, emptiness, times and facts (all of them, or those of some types),
+/// line by line.
+#[test]
+fn eve_probe_agrees_with_the_built_record() {
+    let subsets: [Option<Vec<&'static str>>; 3] = [
+        None,
+        Some(vec!["ipv4-addr", "domain-name", "url", "file"]),
+        Some(vec!["network-traffic", "x509-certificate", "ipv6-addr"]),
+    ];
+    let mut probed = 0;
+    for name in EVE_FIXTURES {
+        let bytes = std::fs::read(fixtures().join(name)).unwrap();
+        let mut parser = Format::Eve.parser();
+        for (n, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+            // Lines that are not UTF-8 never reach a parser (see the test below).
+            let Ok(line) = std::str::from_utf8(raw) else {
+                continue;
+            };
+            let line = line.trim_ascii();
+            if line.is_empty() {
+                continue;
+            }
+            let mut rec = Record::new();
+            let built = parser.parse_line(line, &mut rec);
+            for types in &subsets {
+                let mut filter = Collect::new(types.clone(), 0);
+                let probe = parser.probe_line(line, &mut filter);
+                let at = format!("{name} line {} with types {types:?}", n + 1);
+                match (&built, probe) {
+                    (Err(b), Err(p)) => assert_eq!(b, &p, "{at}: the same error"),
+                    (Ok(()), Ok(Some(p))) => {
+                        assert_eq!(p.empty, rec.is_empty(), "{at}: emptiness");
+                        assert_eq!((p.time, p.time_end), (rec.time, rec.time_end), "{at}");
+                        let mut want = BTreeSet::new();
+                        rec.for_each_fact_where(
+                            |t| types.as_ref().is_none_or(|w| w.contains(&t)),
+                            |f| {
+                                want.insert(fact_text(&f));
+                            },
+                        );
+                        assert_eq!(filter.facts, want, "{at}: facts");
+                        probed += 1;
+                    }
+                    (b, p) => panic!("{at}: built {b:?}, probed {p:?}"),
+                }
+            }
+        }
+    }
+    assert!(probed > 400, "{probed} lines probed");
+}
+
+/// Reading through a filter counts lines, records, malformed and empty lines as plain
+/// reading does, and returns exactly the records the filter needs, built in full.
+#[test]
+fn filtered_reading_counts_as_plain_reading() {
+    for name in EVE_FIXTURES {
+        for every in [0, 1, 3] {
+            let path = fixtures().join(name);
+            let open = || BufReader::with_capacity(512, std::fs::File::open(&path).unwrap());
+            let mut plain = LogReader::new(open(), &Format::Eve);
+            let mut rec = Record::new();
+            let mut all = Vec::new();
+            while plain.next_record(&mut rec).unwrap() {
+                all.push(record_json(&rec));
+            }
+            let mut filtered = LogReader::new(open(), &Format::Eve);
+            let mut filter = Collect::new(None, every);
+            let mut needed = Vec::new();
+            while filtered
+                .next_record_filtered(&mut rec, &mut filter)
+                .unwrap()
+            {
+                needed.push(record_json(&rec));
+            }
+            let at = format!("{name}, every {every}");
+            assert_eq!(filtered.stats(), plain.stats(), "{at}: counters");
+            let positions: Vec<u64> = filter.seen.iter().map(|r| r.position).collect();
+            let want_positions: Vec<u64> = all
+                .iter()
+                .map(|r| r["position"].as_u64().unwrap())
+                .collect();
+            assert_eq!(positions, want_positions, "{at}: every record is seen");
+            let want: Vec<&Value> = all
+                .iter()
+                .filter(|r| every != 0 && r["position"].as_u64().unwrap() % every == 0)
+                .collect();
+            assert_eq!(
+                needed.iter().collect::<Vec<_>>(),
+                want,
+                "{at}: records needed"
+            );
+        }
+    }
+}
+
+/// Formats without a probe build and return every record through a filter, as plain reading.
+#[test]
+fn filtered_reading_of_formats_without_a_probe_builds_every_record() {
+    let map =
+        FieldMap::parse(&std::fs::read_to_string(fixtures().join("map.json")).unwrap()).unwrap();
+    for (log, format) in [
+        ("zeek.log", Format::Zeek),
+        ("generic.jsonl", Format::Jsonl(map)),
+    ] {
+        let open = || BufReader::new(std::fs::File::open(fixtures().join(log)).unwrap());
+        let mut rec = Record::new();
+        let mut plain = LogReader::new(open(), &format);
+        let mut want = Vec::new();
+        while plain.next_record(&mut rec).unwrap() {
+            want.push(record_json(&rec));
+        }
+        let mut filtered = LogReader::new(open(), &format);
+        let mut filter = Collect::new(None, 0);
+        let mut got = Vec::new();
+        while filtered
+            .next_record_filtered(&mut rec, &mut filter)
+            .unwrap()
+        {
+            got.push(record_json(&rec));
+        }
+        assert_eq!(got, want, "{log}");
+        assert_eq!(filtered.stats(), plain.stats(), "{log}");
+        assert!(filter.seen.is_empty() && filter.facts.is_empty(), "{log}");
+    }
 }

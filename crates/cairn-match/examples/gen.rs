@@ -6,7 +6,8 @@
 //! gen mem FILE                                            index memory per compiled indicator
 //! gen throughput FILE EVE [--records N]                   match_record only, records pre-parsed
 //! gen stream FILE EVE [--records N]                       read and match in one pass (the loop
-//!                                                         of `cairn match`, without its output)
+//!                                                         of `cairn match`, without its output;
+//!                                                         stops after at least N records)
 //! ```
 //!
 //! Indicator values are a function of (kind, index), so the eve generator can make a fraction
@@ -399,12 +400,19 @@ fn stream(path: &str, eve: &str, limit: u64) {
     let mut reader = LogReader::new(BufReader::with_capacity(1 << 20, f), &Format::Eve);
     let mut rec = Record::new();
     let mut hits = Vec::new();
-    let mut n: u64 = 0;
     let started = Instant::now();
-    while n < limit && reader.next_record(&mut rec).expect("read eve") {
+    while reader.stats().records < limit {
+        let got = match m.prefilter() {
+            Some(mut p) => reader.next_record_filtered(&mut rec, &mut p),
+            None => reader.next_record(&mut rec),
+        }
+        .expect("read eve");
+        if !got {
+            break;
+        }
         m.match_record(&rec, &mut hits);
-        n += 1;
     }
+    let n = reader.stats().records;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "indicators={} records={n} stream_records_per_s={:.0} hits={} candidates={}",

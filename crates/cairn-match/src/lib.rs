@@ -29,6 +29,13 @@
 //! what the evaluator says. Patterns are kept as text and parsed when first a candidate (a
 //! bounded cache keeps the parsed ones).
 //!
+//! When every slot holds exact values only and no indicator is anchored on type presence,
+//! [`Matcher::prefilter`] runs that first step before a record exists: as a
+//! [`cairn_formats::FactFilter`] it takes the facts a reader probes from a line, probes their
+//! keys in the Bloom filter, and asks for the record (then matched by
+//! [`Matcher::match_record`]) only when one may be indexed; the other records are counted
+//! without being built. Hits are the same as matching every record.
+//!
 //! # Multi-observation patterns
 //! Patterns other than one bracketed expression without qualifier (observation `AND`, `OR`,
 //! `FOLLOWEDBY`, `REPEATS`, `WITHIN`, `START/STOP`) keep, per pattern, the last
@@ -49,7 +56,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use aho_corasick::AhoCorasick;
-use cairn_formats::{Fact, FactValue, Record};
+use cairn_formats::{Fact, FactFilter, FactValue, Record, RecordInfo};
 use cairn_pattern::{Net, ObservationExpr, Pattern, PatternError, Qualifier};
 use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
@@ -643,12 +650,53 @@ impl MatcherBuilder {
             facts: Vec::new(),
             keys: Vec::new(),
             exact_only,
+            type_memo: Vec::new(),
             key_buf: String::new(),
             nfc_buf: String::new(),
             stats: MatchStats::default(),
         };
         m.shrink();
         m
+    }
+}
+
+/// [`Matcher::prefilter`]: the matcher's first pass (exact keys against the Bloom filter) over
+/// the facts a reader reports, before any record is built.
+pub struct Prefilter<'m> {
+    m: &'m mut Matcher,
+}
+
+impl FactFilter for Prefilter<'_> {
+    #[inline]
+    fn wants(&mut self, sco_type: &'static str) -> bool {
+        self.m.wants_type(sco_type)
+    }
+
+    #[inline]
+    fn fact(&mut self, fact: &Fact<'_>) {
+        // Every slot is exact-only here (see `Matcher::prefilter`).
+        if let (slot_hash, Some(slot)) = self.m.lookup_slot(fact)
+            && slot.exact
+        {
+            self.m.keys.push(fact_key(slot_hash, &fact.value));
+        }
+    }
+
+    fn needs_record(&mut self, record: RecordInfo) -> bool {
+        let m = &mut *self.m;
+        let any = m
+            .keys
+            .iter()
+            .fold(false, |any, &k| any | m.exact_filter.may_contain(k));
+        m.keys.clear();
+        if !any {
+            m.note_record(record.time, record.time_end);
+        }
+        any
+    }
+
+    fn discard(&mut self) {
+        self.m.keys.clear();
     }
 }
 
@@ -690,6 +738,8 @@ pub struct Matcher {
     keys: Vec<u64>,
     /// No slot holds a CIDR trie or a literal: the first (exact keys only) pass applies.
     exact_only: bool,
+    /// Memo of [`Matcher::wants_type`] for built-in type names: (address, length, wanted).
+    type_memo: Vec<(usize, usize, bool)>,
     key_buf: String,
     nfc_buf: String,
     stats: MatchStats,
@@ -745,12 +795,44 @@ impl Matcher {
         self.stats
     }
 
+    /// Count a record and advance the newest record time (the clock of the streaming state).
+    #[inline]
+    fn note_record(&mut self, time: Option<i64>, time_end: Option<i64>) {
+        self.stats.records += 1;
+        if let Some(t) = time {
+            self.newest = self.newest.max(time_end.unwrap_or(t).max(t));
+        }
+    }
+
+    /// The matcher as a [`FactFilter`] for [`cairn_formats::LogReader::next_record_filtered`]:
+    /// it collects the exact-value keys of a line's facts and needs the record only when one of
+    /// them passes the Bloom filter, so that most records are never built. A record it passes
+    /// over is counted and advances the streaming clock as [`Matcher::match_record`] would;
+    /// since it could select no indicator, matching it would have given no hit. `None` when
+    /// some slot holds CIDRs or literals or some indicator is anchored on an object type only:
+    /// then every record needs [`Matcher::match_record`].
+    pub fn prefilter(&mut self) -> Option<Prefilter<'_>> {
+        (self.exact_only && self.types.is_empty()).then_some(Prefilter { m: self })
+    }
+
+    /// Whether facts of SCOs of this built-in type can select an indicator (memoized by the
+    /// name's address).
+    #[inline]
+    fn wants_type(&mut self, t: &'static str) -> bool {
+        let key = (t.as_ptr() as usize, t.len());
+        if let Some(&(_, _, w)) = self.type_memo.iter().find(|e| (e.0, e.1) == key) {
+            return w;
+        }
+        let w = self.slot_types.iter().any(|s| s == t);
+        if self.type_memo.len() < 64 {
+            self.type_memo.push((key.0, key.1, w));
+        }
+        w
+    }
+
     /// Match one record; hits are appended to `out` in indicator order.
     pub fn match_record(&mut self, rec: &Record, out: &mut Vec<Hit>) {
-        self.stats.records += 1;
-        if let Some(t) = rec.time {
-            self.newest = self.newest.max(rec.time_end.unwrap_or(t).max(t));
-        }
+        self.note_record(rec.time, rec.time_end);
         self.cands.clear();
         self.facts.clear();
         let mut cands = std::mem::take(&mut self.cands);
@@ -785,6 +867,8 @@ impl Matcher {
                 .iter()
                 .fold(false, |any, &k| any | self.exact_filter.may_contain(k));
         }
+        // Left empty: `Prefilter` collects the next line's keys into the same buffer.
+        keys.clear();
         self.keys = keys;
         // Second pass, when something may match: candidates with the facts that selected them.
         if full {

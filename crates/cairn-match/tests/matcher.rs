@@ -611,3 +611,144 @@ fn multi_observation_leaves_with_sets_quoted_keys_and_negations() {
     );
     assert_eq!(m.partial_records(), 1);
 }
+
+/// The eve files the prefilter is checked on: this crate's fixture and the readers' (hand-made
+/// records, edge cases, generated benchmark lines).
+fn eve_fixture_paths() -> Vec<PathBuf> {
+    let formats = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cairn-formats/tests/fixtures");
+    vec![
+        fixtures().join("records.eve.json"),
+        formats.join("eve.json"),
+        formats.join("eve-edge.json"),
+        formats.join("eve-generated.json"),
+    ]
+}
+
+/// Exact-value patterns (what the prefilter serves) from the facts of every other record, so
+/// that the rest mostly miss: single values, `IN` sets, `AND` inside a bracket, and
+/// multi-observation `AND` / `FOLLOWEDBY ... WITHIN` over neighbouring records.
+fn exact_patterns(records: &[Record]) -> Vec<String> {
+    let comparison = |f: &cairn_formats::Fact<'_>| {
+        let p = pattern_path(f.sco_type, &f.full_path(), None);
+        format!("{p} = {}", literal(&f.value))
+    };
+    let mut set = BTreeSet::new();
+    let mut previous: Option<String> = None;
+    for rec in records.iter().step_by(2) {
+        // Values, hashes and references: not the protocols, ports, issuers, file names and
+        // media types that many records share.
+        let mut facts = rec.facts();
+        facts.retain(|f| f.path == "value" || f.path.starts_with("hashes.") || f.sub.is_some());
+        for f in &facts {
+            set.insert(format!("[{}]", comparison(f)));
+        }
+        let Some(first) = facts.first() else { continue };
+        let first = comparison(first);
+        if let Some(last) = facts.last() {
+            set.insert(format!("[{first} AND {}]", comparison(last)));
+            if let FactValue::Str(s) = last.value {
+                let p = pattern_path(last.sco_type, &last.full_path(), None);
+                set.insert(format!("[{p} IN ({}, 'no-such-value')]", quote(s)));
+            }
+        }
+        if let Some(prev) = &previous {
+            set.insert(format!("[{prev}] AND [{first}]"));
+            set.insert(format!("([{prev}] FOLLOWEDBY [{first}]) WITHIN 2 SECONDS"));
+        }
+        previous = Some(first);
+    }
+    set.into_iter().collect()
+}
+
+/// Read `path` and match every record (`filtered`: through `Matcher::prefilter`, as
+/// `cairn match` does). Returns the hits, the reader's counters and how many records were built.
+fn match_file(
+    m: &mut cairn_match::Matcher,
+    path: &Path,
+    filtered: bool,
+) -> (Vec<Hit>, cairn_formats::ReadStats, u64) {
+    let f = BufReader::with_capacity(700, std::fs::File::open(path).unwrap());
+    let mut reader = LogReader::new(f, &Format::Eve);
+    let mut rec = Record::new();
+    let mut hits = Vec::new();
+    let mut built = 0;
+    loop {
+        let got = match (filtered, m.prefilter()) {
+            (true, Some(mut p)) => reader.next_record_filtered(&mut rec, &mut p),
+            (true, None) => panic!("an exact-only index has a prefilter"),
+            (false, _) => reader.next_record(&mut rec),
+        };
+        if !got.unwrap() {
+            break;
+        }
+        built += 1;
+        m.match_record(&rec, &mut hits);
+    }
+    (hits, reader.into_stats(), built)
+}
+
+/// Records the prefilter passes over are never built, yet the hits (with their facts and
+/// records), the reader's counters and the matcher's counters are those of matching every
+/// record, multi-observation state and `valid_until` included.
+#[test]
+fn prefilter_gives_the_hits_of_matching_every_record() {
+    let paths = eve_fixture_paths();
+    let mut records = Vec::new();
+    for p in &paths {
+        let mut r = LogReader::new(
+            BufReader::new(std::fs::File::open(p).unwrap()),
+            &Format::Eve,
+        );
+        let mut rec = Record::new();
+        while r.next_record(&mut rec).unwrap() {
+            records.push(rec.clone());
+        }
+    }
+    let patterns = exact_patterns(&records);
+    assert!(patterns.len() > 300, "{} patterns", patterns.len());
+    let build = || {
+        let mut b = MatcherBuilder::new(Options::default());
+        for (n, p) in patterns.iter().enumerate() {
+            let mut ind = indicator(n, p);
+            if n % 7 == 0 {
+                ind["valid_until"] = json!("2024-03-17T18:03:15Z");
+            }
+            // Values the validator refuses (a short "hash") are skipped as by `cairn match`.
+            if let Err(e) = b.add(&ind) {
+                assert!(Pattern::validate(p).is_err(), "{p}: {e}");
+            }
+        }
+        assert!(b.len() > 300, "{} indicators", b.len());
+        b.build()
+    };
+    let (mut plain, mut filtered) = (build(), build());
+    let (mut total_hits, mut passed) = (0, 0);
+    for path in &paths {
+        let (want, want_stats, _) = match_file(&mut plain, path, false);
+        let (got, got_stats, built) = match_file(&mut filtered, path, true);
+        assert_eq!(got, want, "{}: hits", path.display());
+        assert_eq!(got_stats, want_stats, "{}: reader counters", path.display());
+        assert_eq!(filtered.stats(), plain.stats(), "{}", path.display());
+        assert_eq!(filtered.partial_records(), plain.partial_records());
+        total_hits += want.len();
+        passed += want_stats.records - built;
+    }
+    assert!(total_hits > 100, "{total_hits} hits");
+    assert!(passed > 50, "only {passed} records passed over");
+    assert!(filtered.stats().expired > 0);
+}
+
+/// Indexes that need every record (CIDRs, literals, type presence) have no prefilter.
+#[test]
+fn prefilter_only_for_exact_indexes() {
+    for (p, has) in [
+        ("[ipv4-addr:value = '198.51.100.1']", true),
+        ("[ipv4-addr:value ISSUBSET '198.51.100.0/24']", false),
+        ("[domain-name:value LIKE '%.evil-domain.com']", false),
+        ("[domain-name:value != 'a.example']", false),
+    ] {
+        let mut b = MatcherBuilder::default();
+        b.add(&indicator(1, p)).unwrap();
+        assert_eq!(b.build().prefilter().is_some(), has, "{p}");
+    }
+}

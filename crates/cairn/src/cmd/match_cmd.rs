@@ -339,17 +339,25 @@ pub fn run(data_dir: &Path, args: MatchArgs) -> anyhow::Result<ExitCode> {
         Some(format) => {
             let mut reader = LogReader::new(input, &format);
             let mut rec = Record::new();
-            let mut n: u64 = 0;
-            while reader
-                .next_record(&mut rec)
-                .with_context(|| format!("reading {}", args.input))?
-            {
+            let mut shown: u64 = 0;
+            loop {
+                // Records that can select no indicator are counted by the reader and the
+                // matcher without being built (`Matcher::prefilter`).
+                let got = match matcher.prefilter() {
+                    Some(mut p) => reader.next_record_filtered(&mut rec, &mut p),
+                    None => reader.next_record(&mut rec),
+                }
+                .with_context(|| format!("reading {}", args.input))?;
+                if !got {
+                    break;
+                }
                 matcher.match_record(&rec, &mut hits);
                 if !hits.is_empty() {
                     emit(&matcher, &mut hits, &mut out)?;
                 }
-                n += 1;
-                if n.is_multiple_of(65_536) {
+                let n = reader.stats().records;
+                if n >= shown + 65_536 {
+                    shown = n;
                     bar.set_position(n);
                 }
             }
