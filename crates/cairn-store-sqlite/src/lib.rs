@@ -975,4 +975,13 @@ impl Store for SqliteStore {
     async fn audit_entries(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
         sharing::audit_entries(self, q).await
     }
+
+    async fn policy_epoch(&self) -> Result<Option<i64>> {
+        // Kept by triggers (migration 0006), so every writer moves it on.
+        let row = sqlx::query("SELECT epoch FROM policy_epoch WHERE id = 0")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(Some(row.get(0)))
+    }
 }
