@@ -977,11 +977,15 @@ impl Store for SqliteStore {
     }
 
     async fn policy_epoch(&self) -> Result<Option<i64>> {
-        // Kept by triggers (migration 0006), so every writer moves it on.
-        let row = sqlx::query("SELECT epoch FROM policy_epoch WHERE id = 0")
-            .fetch_one(&self.pool)
+        // Kept by triggers (migration 0006), so every writer moves it on. Read on every request:
+        // through the page readers, which run in place.
+        self.readers
+            .run(|c| {
+                c.prepare_cached("SELECT epoch FROM policy_epoch WHERE id = 0")
+                    .and_then(|mut st| st.query_row([], |r| r.get(0)))
+                    .map(Some)
+                    .map_err(readers::rq_err)
+            })
             .await
-            .map_err(db_err)?;
-        Ok(Some(row.get(0)))
     }
 }

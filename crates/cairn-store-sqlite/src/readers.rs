@@ -56,7 +56,10 @@ impl Readers {
         Ok(c)
     }
 
-    /// Run `f` on an idle connection (opened on first use) on a blocking-pool thread.
+    /// Run `f` on an idle connection (opened on first use). On a multi-threaded runtime it runs
+    /// in place (`block_in_place`: the worker's other tasks move to another thread meanwhile),
+    /// so a query costs no hand-over to another thread and back; elsewhere on a blocking-pool
+    /// thread.
     pub(crate) async fn run<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -69,16 +72,23 @@ impl Readers {
             .map_err(|_| StoreError::Backend("the store is closed".into()))?;
         let conn = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let path = self.path.clone();
-        let (conn, out) = tokio::task::spawn_blocking(move || {
+        let work = move || {
             let conn = match conn {
                 Some(c) => c,
                 None => Readers::open(&path).map_err(rq_err)?,
             };
             let out = f(&conn);
             Ok::<_, StoreError>((conn, out))
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("a read query failed: {e}")))??;
+        };
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let (conn, out) = if multi_thread {
+            tokio::task::block_in_place(work)?
+        } else {
+            tokio::task::spawn_blocking(work)
+                .await
+                .map_err(|e| StoreError::Backend(format!("a read query failed: {e}")))??
+        };
         self.idle
             .lock()
             .unwrap_or_else(|p| p.into_inner())
