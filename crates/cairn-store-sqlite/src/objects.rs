@@ -416,6 +416,17 @@ fn read_filter_sql(sql: &mut Sql, f: &ReadFilter) -> String {
         let p = sql.arg(format!(",{id},"));
         named.push(format!("instr(coalesce(v.recipients, ''), {p}) > 0"));
     }
+    if f.channel_levels & !f.named_levels == 0 {
+        // Being named never hides what the channel shows (true of every rule of the table): the
+        // level alone admits most rows, and only the others need the creator and recipients
+        // compared. The same predicate as the CASE below.
+        return format!(
+            "({eff} IN {} OR (({}) AND {eff} IN {}))",
+            levels(f.channel_levels),
+            named.join(" OR "),
+            levels(f.named_levels)
+        );
+    }
     format!(
         "CASE WHEN {} THEN {eff} IN {} ELSE {eff} IN {} END",
         named.join(" OR "),
