@@ -2,11 +2,13 @@
 //!
 //! HTTP Basic costs one Argon2 verification per (user, password) pair and then rides a short-lived
 //! cache keyed by `HMAC(node secret, user:password)` (never the password itself). Each cached entry
-//! remembers the user's `credential_epoch`; every request re-reads the user record, so a password
-//! change, a revocation or a disabled account takes effect on the next request. Unknown users are
+//! remembers the user's `credential_epoch`; every request checks it against the user record as of
+//! the request's policy epoch (`crate::cache`: re-read from the store whenever anything about
+//! users or tokens changed), so a password change, a revocation or a disabled account takes
+//! effect on the next request. Unknown users are
 //! verified against a dummy hash so that the answer and its cost do not reveal who exists.
 //! Bearer (`Authorization: Bearer <secret>` or `Token <secret>`) tokens are looked up by SHA-256
-//! and their expiry and revocation are checked on every request.
+//! (through the same cache) and their expiry and revocation are checked on every request.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -17,13 +19,14 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use cairn_store::{NewAuditEntry, Store, User};
+use cairn_store::{NewAuditEntry, User};
 use hmac::{Hmac, Mac};
 use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::audit::AuditSink;
+use crate::cache::Lookup;
 use crate::error::ApiError;
 
 /// Hash a password as an Argon2id PHC string (default parameters, random 16-byte salt).
@@ -271,13 +274,13 @@ impl Authenticator {
     /// Authenticate from the `Authorization` header value, for a client at `client`.
     pub async fn authenticate(
         &self,
-        store: &dyn Store,
+        look: Lookup<'_>,
         header: Option<&[u8]>,
         client: Option<IpAddr>,
     ) -> Result<Principal, ApiError> {
         let name = header.map_or_else(String::new, limit_key);
         self.check_blocked(client, &name)?;
-        let out = self.authenticate_inner(store, header, client).await;
+        let out = self.authenticate_inner(look, header, client).await;
         match &out {
             Ok(_) => self.record_success(client, &name),
             Err(e) if e.status == axum::http::StatusCode::UNAUTHORIZED => {
@@ -290,7 +293,7 @@ impl Authenticator {
 
     async fn authenticate_inner(
         &self,
-        store: &dyn Store,
+        look: Lookup<'_>,
         header: Option<&[u8]>,
         client: Option<IpAddr>,
     ) -> Result<Principal, ApiError> {
@@ -319,9 +322,9 @@ impl Authenticator {
                     "malformed Basic credentials (expected base64 of user:password)",
                 )
             })?;
-            self.basic(store, user, pw, client).await
+            self.basic(look, user, pw, client).await
         } else if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") {
-            self.token(store, rest, client).await
+            self.token(look, rest, client).await
         } else {
             self.audit_auth("unknown", false, scheme, client, "unsupported scheme");
             Err(ApiError::unauthorized(
@@ -342,7 +345,7 @@ impl Authenticator {
 
     async fn basic(
         &self,
-        store: &dyn Store,
+        look: Lookup<'_>,
         name: &str,
         pw: &str,
         client: Option<IpAddr>,
@@ -355,10 +358,7 @@ impl Authenticator {
         };
         if let Some(entry) = cached {
             if entry.expires > Instant::now()
-                && let Some(user) = store
-                    .get_user(entry.user_id)
-                    .await
-                    .map_err(ApiError::store)?
+                && let Some(user) = look.user(entry.user_id).await?
                 && !user.disabled
                 && user.credential_epoch == entry.epoch
                 && user.name == name
@@ -370,7 +370,8 @@ impl Authenticator {
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&key);
         }
-        let user = store
+        let user = look
+            .store
             .get_user_by_name(name)
             .await
             .map_err(ApiError::store)?;
@@ -421,7 +422,7 @@ impl Authenticator {
 
     async fn token(
         &self,
-        store: &dyn Store,
+        look: Lookup<'_>,
         secret: &str,
         client: Option<IpAddr>,
     ) -> Result<Principal, ApiError> {
@@ -434,11 +435,7 @@ impl Authenticator {
         }
         // Looked up by its SHA-256: the comparison is an index lookup of a hash, which reveals
         // nothing about the secret's bytes.
-        let Some(token) = store
-            .get_token_by_hash(&hash_token(secret))
-            .await
-            .map_err(ApiError::store)?
-        else {
+        let Some(token) = look.token(&hash_token(secret)).await? else {
             return Err(bad("unknown token", "unknown"));
         };
         let owner = token.user_id.to_string();
@@ -448,11 +445,7 @@ impl Authenticator {
         if token.expires.is_some_and(|e| e <= crate::now_micros()) {
             return Err(bad("expired token", &owner));
         }
-        let Some(user) = store
-            .get_user(token.user_id)
-            .await
-            .map_err(ApiError::store)?
-        else {
+        let Some(user) = look.user(token.user_id).await? else {
             return Err(bad("token of a removed user", &owner));
         };
         if user.disabled {

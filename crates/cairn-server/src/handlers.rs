@@ -78,11 +78,10 @@ struct Access {
     can_write: bool,
 }
 
-async fn api_root_named(st: &SharedState, name: &str) -> Result<ApiRoot> {
-    st.store
-        .get_api_root(name)
-        .await
-        .map_err(ApiError::store)?
+async fn api_root_named(st: &SharedState, p: &Caller, name: &str) -> Result<ApiRoot> {
+    st.lookup(p.epoch)
+        .api_root(name)
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("no API root named {name:?}")))
 }
 
@@ -145,7 +144,8 @@ async fn require_identity_or_public(
 }
 
 async fn access(st: &SharedState, p: &Caller, root: &str, coll: &str) -> Result<Access> {
-    let root = match api_root_named(st, root).await {
+    let look = st.lookup(p.epoch);
+    let root = match api_root_named(st, p, root).await {
         Ok(r) => r,
         Err(e) => return Err(hidden(p, e)),
     };
@@ -158,13 +158,11 @@ async fn access(st: &SharedState, p: &Caller, root: &str, coll: &str) -> Result<
             )),
         )
     };
-    let c = st
-        .store
-        .get_collection(&root.name, coll)
-        .await
-        .map_err(ApiError::store)?
+    let c = look
+        .collection(&root.name, coll)
+        .await?
         .ok_or_else(not_found)?;
-    let policy = policy::collection_policy(st.store.as_ref(), &c).await?;
+    let policy = policy::collection_policy(look, &c).await?;
     let (can_read, can_write) = policy::rights(p, &c, &policy).ok_or_else(not_found)?;
     Ok(Access {
         root,
@@ -240,7 +238,7 @@ pub async fn api_root(
     headers: HeaderMap,
 ) -> Result<Response> {
     require_identity_or_public(&st, &p, Some(&root)).await?;
-    let r = api_root_named(&st, &root).await?;
+    let r = api_root_named(&st, &p, &root).await?;
     check_accept(&headers)?;
     let mut v = json!({
         "title": r.title,
@@ -317,7 +315,7 @@ pub async fn status(
     let Some(me) = p.user() else {
         return Err(hidden(&p, ApiError::not_found("")));
     };
-    let r = api_root_named(&st, &root).await?;
+    let r = api_root_named(&st, &p, &root).await?;
     let not_found = || ApiError::not_found(format!("no status {id:?} in API root {:?}", r.name));
     let uuid = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let s = st
@@ -349,7 +347,7 @@ pub async fn collections(
     headers: HeaderMap,
 ) -> Result<Response> {
     require_identity_or_public(&st, &p, Some(&root)).await?;
-    let r = api_root_named(&st, &root).await?;
+    let r = api_root_named(&st, &p, &root).await?;
     check_accept(&headers)?;
     let all = st
         .store
@@ -358,7 +356,7 @@ pub async fn collections(
         .map_err(ApiError::store)?;
     let mut out = Vec::new();
     for c in &all {
-        let policy = policy::collection_policy(st.store.as_ref(), c).await?;
+        let policy = policy::collection_policy(st.lookup(p.epoch), c).await?;
         if let Some((cr, cw)) = policy::rights(&p, c, &policy) {
             out.push(collection_json(c, cr, cw));
         }

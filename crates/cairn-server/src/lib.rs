@@ -24,6 +24,7 @@
 pub mod api;
 mod audit;
 pub mod auth;
+mod cache;
 mod error;
 mod handlers;
 mod negotiate;
@@ -89,6 +90,20 @@ pub(crate) struct AppState {
     pub auth: auth::Authenticator,
     pub tokens: params::TokenSigner,
     pub audit: audit::AuditSink,
+    /// Users, tokens, principals, API roots, collections and channels under the store's policy
+    /// epoch.
+    pub cache: cache::PolicyCache,
+}
+
+impl AppState {
+    /// The lookups of a request that read `epoch` first.
+    pub(crate) fn lookup(&self, epoch: Option<i64>) -> cache::Lookup<'_> {
+        cache::Lookup {
+            store: self.store.as_ref(),
+            cache: &self.cache,
+            epoch,
+        }
+    }
 }
 
 pub(crate) type SharedState = Arc<AppState>;
@@ -147,6 +162,7 @@ pub async fn router(store: Arc<dyn Store>, config: ServerConfig) -> Result<Route
         auth,
         tokens: params::TokenSigner::new(&secret),
         audit,
+        cache: cache::PolicyCache::new(),
     });
     use handlers as h;
     let app = Router::new()
@@ -223,8 +239,15 @@ pub async fn serve_tls(
 
 /// Authenticate every request and resolve the caller for the sharing policy; the
 /// `policy::Caller` goes into the request extensions. A request without an `Authorization`
-/// header is anonymous: it reaches only what is published anonymously (401 elsewhere).
+/// header is anonymous: it reaches only what is published anonymously (401 elsewhere). The
+/// store's policy epoch is read first, once per request: every lookup of the request is made
+/// as of it (`cache`).
 async fn authenticate(State(state): State<SharedState>, mut req: Request, next: Next) -> Response {
+    let epoch = match state.store.policy_epoch().await {
+        Ok(e) => e,
+        Err(e) => return ApiError::store(e).into_response(),
+    };
+    let look = state.lookup(epoch);
     let header = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -235,16 +258,12 @@ async fn authenticate(State(state): State<SharedState>, mut req: Request, next: 
         .map(|c| c.0.ip());
     let auth = match header {
         None => auth::Principal::anonymous(),
-        Some(h) => match state
-            .auth
-            .authenticate(state.store.as_ref(), Some(&h), client)
-            .await
-        {
+        Some(h) => match state.auth.authenticate(look, Some(&h), client).await {
             Ok(p) => p,
             Err(e) => return e.into_response(),
         },
     };
-    match policy::caller(state.store.as_ref(), auth).await {
+    match policy::caller(look, auth).await {
         Ok(caller) => {
             req.extensions_mut().insert(caller);
             next.run(req).await

@@ -9,10 +9,11 @@ use cairn_policy::{
     Access as PolicyAccess, CollectionPolicy, Destination, IdentityRef, Path as PolicyPath,
     ReadFilter,
 };
-use cairn_store::{Collection, Record, Store, User, access};
+use cairn_store::{Collection, Record, User};
 use serde_json::Value;
 
 use crate::auth::Principal;
+use crate::cache::Lookup;
 use crate::error::ApiError;
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -26,6 +27,9 @@ pub(crate) struct Caller {
     /// The caller's organization's STIX identity (the creator of what it posts without
     /// `created_by_ref`).
     pub org_identity: Option<IdentityRef>,
+    /// The store's policy epoch as this request read it first: every lookup of the request
+    /// uses it (`crate::cache`).
+    pub epoch: Option<i64>,
 }
 
 impl Caller {
@@ -41,33 +45,31 @@ impl Caller {
 }
 
 /// Resolve the caller's organization, nation and groups.
-pub(crate) async fn caller(store: &dyn Store, auth: Principal) -> Result<Caller> {
+pub(crate) async fn caller(look: Lookup<'_>, auth: Principal) -> Result<Caller> {
     let Some(user) = &auth.user else {
         return Ok(Caller {
             auth,
             principal: None,
             org_identity: None,
+            epoch: look.epoch,
         });
     };
-    let principal = access::user_principal(store, user)
-        .await
-        .map_err(ApiError::store)?;
+    let principal = look.principal(user).await?;
     let org_identity = principal.org.map(|o| o.identity);
     Ok(Caller {
         auth,
         principal: Some(principal),
         org_identity,
+        epoch: look.epoch,
     })
 }
 
 /// A collection as a channel: default TLP, anonymous readability and grants.
 pub(crate) async fn collection_policy(
-    store: &dyn Store,
+    look: Lookup<'_>,
     coll: &Collection,
 ) -> Result<CollectionPolicy> {
-    access::collection_policy(store, coll)
-        .await
-        .map_err(ApiError::store)
+    look.channel(coll).await
 }
 
 /// The caller's (can_read, can_write) on a collection, or `None` when it has no access at all

@@ -16,9 +16,8 @@
 //! has), `dflt_first` and `dflt_last` (first/last version among those). The default TAXII
 //! selection ("latest spec version, last version") is thus a range scan of a partial index, and
 //! a page cursor is a seek on date_added; unusual filter combinations fall back to correlated
-//! subqueries. A query page is returned by SQLite as one packed text value (fields and records
-//! separated by U+001F and U+001E, which JSON text cannot contain; versions holding them are
-//! refused).
+//! subqueries. Object pages are read through rusqlite connections that copy each value once
+//! (`readers`); everything else goes through sqlx.
 //!
 //! Durability: a write is acknowledged once its transaction has committed to the WAL file, which
 //! with `synchronous=NORMAL` is a `write()` into the operating system's page cache, not an `fsync`
@@ -35,6 +34,7 @@
 //! within a collection even across processes sharing the file.
 
 mod objects;
+mod readers;
 mod sharing;
 
 use std::collections::HashMap;
@@ -61,15 +61,15 @@ use uuid::Uuid;
 pub const DB_FILE_NAME: &str = "cairn.db";
 
 /// How long a write waits for another connection or process holding the write lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Rows a connection's worker thread may queue before the reader takes them: a whole page of a
-/// TAXII query, so the worker does not stop and wake per row.
+/// Rows a sqlx connection's worker thread may queue before the reader takes them (long lists
+/// such as the audit log), so the worker does not stop and wake per row.
 const ROW_BUFFER: usize = 2048;
 
 /// Bytes of the database file each connection reads through a shared memory map instead of
 /// `read()` calls into its own page cache (SQLite's `mmap_size`; writes still go through the WAL).
-const MMAP_BYTES: &str = "1073741824";
+pub(crate) const MMAP_BYTES: &str = "1073741824";
 
 /// How often the background checkpointer looks at this store's writes.
 const CHECKPOINT_TICK: Duration = Duration::from_millis(250);
@@ -90,6 +90,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     /// Readers (several connections; WAL lets them run beside the writer).
     pool: SqlitePool,
+    /// The readers of object pages (rusqlite, see [`readers`]).
+    readers: readers::Readers,
     /// The one writer connection of this process: its page cache stays warm across writes.
     writer: SqlitePool,
     path: PathBuf,
@@ -237,6 +239,9 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
+            // A ping before each use would be one more round trip to the connection's worker
+            // thread for every query, and tells nothing about a local file.
+            .test_before_acquire(false)
             .connect_with(opts.pragma("query_only", "true"))
             .await
             .map_err(open_err)?;
@@ -249,6 +254,7 @@ impl SqliteStore {
         ));
         Ok(SqliteStore {
             pool,
+            readers: readers::Readers::new(path),
             writer,
             path: path.to_path_buf(),
             write_lock,
@@ -273,6 +279,7 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.checkpointer.abort();
         self.checkpoint_conn.close().await;
+        self.readers.close();
         self.pool.close().await;
         self.writer.close().await;
     }
@@ -967,5 +974,18 @@ impl Store for SqliteStore {
 
     async fn audit_entries(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
         sharing::audit_entries(self, q).await
+    }
+
+    async fn policy_epoch(&self) -> Result<Option<i64>> {
+        // Kept by triggers (migration 0006), so every writer moves it on. Read on every request:
+        // through the page readers, which run in place.
+        self.readers
+            .run(|c| {
+                c.prepare_cached("SELECT epoch FROM policy_epoch WHERE id = 0")
+                    .and_then(|mut st| st.query_row([], |r| r.get(0)))
+                    .map(Some)
+                    .map_err(readers::rq_err)
+            })
+            .await
     }
 }

@@ -7,9 +7,10 @@ use cairn_store::{
     ALREADY_PRESENT, AddRequest, DeleteSpec, ObjectLabels, ObjectQuery, Page, ReadAccess,
     ReadFilter, Record, Result, Status, StatusDetail, StoreError, Tlp, VersionFilter,
 };
+use rusqlite::types::Value;
 use sqlx::Row;
-use sqlx::sqlite::SqliteArguments;
 
+use crate::readers::rq_err;
 use crate::{SqliteStore, db_err, now_micros};
 
 /// Rows per multi-row INSERT statement (18 parameters each).
@@ -391,17 +392,6 @@ fn label_columns(l: &ObjectLabels) -> Result<LabelColumns> {
     ))
 }
 
-/// A packed TLP level: empty for NULL.
-fn level(text: &str) -> Result<Option<Tlp>> {
-    if text.is_empty() {
-        return Ok(None);
-    }
-    let v: i64 = text
-        .parse()
-        .map_err(|e| StoreError::Backend(format!("stored TLP level {text:?}: {e}")))?;
-    crate::tlp_from(v).map(Some)
-}
-
 /// The SQL form of [`ReadFilter::admits`].
 fn read_filter_sql(sql: &mut Sql, f: &ReadFilter) -> String {
     let levels = |bits: u8| {
@@ -426,6 +416,17 @@ fn read_filter_sql(sql: &mut Sql, f: &ReadFilter) -> String {
         let p = sql.arg(format!(",{id},"));
         named.push(format!("instr(coalesce(v.recipients, ''), {p}) > 0"));
     }
+    if f.channel_levels & !f.named_levels == 0 {
+        // Being named never hides what the channel shows (true of every rule of the table): the
+        // level alone admits most rows, and only the others need the creator and recipients
+        // compared. The same predicate as the CASE below.
+        return format!(
+            "({eff} IN {} OR (({}) AND {eff} IN {}))",
+            levels(f.channel_levels),
+            named.join(" OR "),
+            levels(f.named_levels)
+        );
+    }
     format!(
         "CASE WHEN {} THEN {eff} IN {} ELSE {eff} IN {} END",
         named.join(" OR "),
@@ -437,19 +438,13 @@ fn read_filter_sql(sql: &mut Sql, f: &ReadFilter) -> String {
 /// A query under construction: SQL text and its numbered arguments.
 #[derive(Default)]
 struct Sql {
-    args: SqliteArguments,
-    n: usize,
+    args: Vec<Value>,
 }
 
 impl Sql {
-    fn arg<T>(&mut self, v: T) -> String
-    where
-        T: for<'a> sqlx::Encode<'a, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
-    {
-        use sqlx::Arguments;
-        self.args.add(v).expect("encode argument");
-        self.n += 1;
-        format!("?{}", self.n)
+    fn arg(&mut self, v: impl Into<Value>) -> String {
+        self.args.push(v.into());
+        format!("?{}", self.args.len())
     }
 }
 
@@ -548,7 +543,7 @@ fn selection(sql: &mut Sql, spec_versions: &[String], vf: &VersionFilter) -> (St
 }
 
 /// The SQL text and arguments of a query over the collection with key `seq`.
-fn build_query(seq: i64, q: &ObjectQuery) -> (String, SqliteArguments) {
+fn build_query(seq: i64, q: &ObjectQuery) -> (String, Vec<Value>) {
     let mut sql = Sql::default();
     let coll = sql.arg(seq);
     let mut cond = vec![format!("v.coll = {coll}")];
@@ -606,105 +601,86 @@ fn build_query(seq: i64, q: &ObjectQuery) -> (String, SqliteArguments) {
 pub(crate) async fn query_plan(s: &SqliteStore, q: &ObjectQuery) -> Result<Vec<String>> {
     let (seq, _) = s.coll(q.collection).await?;
     let (text, args) = build_query(seq, q);
-    let rows = sqlx::query_with(
-        sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {text}")),
-        args,
-    )
-    .fetch_all(&s.pool)
-    .await
-    .map_err(db_err)?;
-    Ok(rows.iter().map(|r| r.get::<String, _>("detail")).collect())
+    s.readers
+        .run(move |c| {
+            let mut st = c
+                .prepare(&format!("EXPLAIN QUERY PLAN {text}"))
+                .map_err(rq_err)?;
+            let rows = st
+                .query_map(rusqlite::params_from_iter(args), |r| {
+                    r.get::<_, String>("detail")
+                })
+                .map_err(rq_err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(rq_err)
+        })
+        .await
 }
 
-/// Separates the fields of a record in a packed page.
-const FIELD_SEP: char = '\u{1f}';
-/// Separates the records of a packed page.
-const RECORD_SEP: char = '\u{1e}';
-
-/// Whether `text` can travel in a packed page. JSON text never holds these control characters
-/// (inside strings they must be escaped, outside only whitespace is allowed), nor do STIX ids,
-/// types or timestamps; `add_objects` refuses versions that do.
+/// Whether `text` can be stored. JSON text never holds these control characters (inside
+/// strings they must be escaped, outside only whitespace is allowed), nor do STIX ids, types or
+/// timestamps; `add_objects` refuses versions that do. (Pages were once packed into one text
+/// value with them as separators; the check stays so that what is stored keeps that property.)
 fn packable(text: &str) -> bool {
-    !text.contains([FIELD_SEP, RECORD_SEP])
+    !text.contains(['\u{1f}', '\u{1e}'])
 }
 
 pub(crate) async fn query(s: &SqliteStore, q: &ObjectQuery) -> Result<Page> {
     let (seq, _) = s.coll(q.collection).await?;
-    let (inner, args) = build_query(seq, q);
-    // The page comes back as one packed text value instead of a row per record: moving each row
-    // from the connection's worker thread costs more than SQLite's reading it. The aggregate has
-    // no ORDER BY of its own: that would copy every record into a temporary sort index (a third
-    // of a page's cost); SQLite feeds it the inner query's rows in their order, and the records
-    // are checked (and, should that ever not hold, sorted) below.
-    // `concat_ws` builds each record in one pass (a chain of `||` copies it once per operator);
-    // it skips NULL arguments, so the nullable label columns are coalesced to keep positions.
-    let body = if q.with_bodies { ", v.body" } else { "" };
-    let text = format!(
-        "SELECT string_agg(concat_ws(char(31), v.id, v.type, v.spec_version, v.version, \
-         v.version_key, v.date_added, coalesce(v.granular, ''), coalesce(v.tlp, ''), \
-         coalesce(v.floor, ''){body}), char(30)) FROM ({inner}) AS v"
-    );
-    let packed: Option<String> = sqlx::query_with(sqlx::AssertSqlSafe(text), args)
-        .fetch_one(&s.pool)
-        .await
-        .map_err(db_err)?
-        .get(0);
-    let mut records = Vec::new();
-    for rec in packed.as_deref().unwrap_or_default().split(RECORD_SEP) {
-        if rec.is_empty() {
-            continue;
-        }
-        let mut f = rec.splitn(10, FIELD_SEP);
-        let mut next = || {
-            f.next()
-                .map(str::to_string)
-                .ok_or_else(|| StoreError::Backend(format!("malformed packed record {rec:?}")))
-        };
-        let (id, type_, spec_version, version, version_key, date_added, granular) = (
-            next()?,
-            next()?,
-            next()?,
-            next()?,
-            next()?,
-            next()?,
-            next()?,
-        );
-        let (tlp, floor) = (level(&next()?)?, level(&next()?)?);
-        let body = if q.with_bodies { Some(next()?) } else { None };
-        let labels = if granular.is_empty() {
-            None
-        } else {
-            Some(
-                serde_json::from_str(&granular)
-                    .map_err(|e| StoreError::Backend(format!("stored labels of {id}: {e}")))?,
-            )
-        };
-        records.push(Record {
-            id,
-            type_,
-            spec_version,
-            version,
-            version_key,
-            date_added: date_added.parse().map_err(|e| {
-                StoreError::Backend(format!("stored date_added {date_added:?}: {e}"))
-            })?,
-            body,
-            labels,
-            tlp,
-            floor,
-        });
-    }
-    let in_order = |a: &Record, b: &Record| {
-        (a.date_added, &a.id, &a.version_key) <= (b.date_added, &b.id, &b.version_key)
-    };
-    if !records.windows(2).all(|w| in_order(&w[0], &w[1])) {
-        records.sort_by(|a, b| {
-            (a.date_added, &a.id, &a.version_key).cmp(&(b.date_added, &b.id, &b.version_key))
-        });
-    }
+    let (text, args) = build_query(seq, q);
+    let with_bodies = q.with_bodies;
+    let limit = q.limit;
+    // Rows are read in place (rusqlite borrows each value from SQLite): every text is copied
+    // once, into its record.
+    let mut records = s
+        .readers
+        .run(move |c| {
+            let mut st = c.prepare_cached(&text).map_err(rq_err)?;
+            let mut rows = st.query(rusqlite::params_from_iter(args)).map_err(rq_err)?;
+            let mut records = Vec::with_capacity(limit.saturating_add(1).min(4096));
+            while let Some(r) = rows.next().map_err(rq_err)? {
+                records.push(record_from(r, with_bodies).map_err(rq_err)?);
+            }
+            Ok(records)
+        })
+        .await?;
     let more = records.len() > q.limit;
     records.truncate(q.limit);
     Ok(Page { records, more })
+}
+
+/// A row of [`build_query`]'s select list as a record.
+fn record_from(r: &rusqlite::Row<'_>, with_bodies: bool) -> rusqlite::Result<Record> {
+    let text = |i: usize| -> rusqlite::Result<String> { Ok(r.get_ref(i)?.as_str()?.to_owned()) };
+    let level = |i: usize| -> rusqlite::Result<Option<Tlp>> {
+        match r.get::<_, Option<i64>>(i)? {
+            None => Ok(None),
+            Some(v) => crate::tlp_from(v).map(Some).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    i,
+                    rusqlite::types::Type::Integer,
+                    e.into(),
+                )
+            }),
+        }
+    };
+    let labels = match r.get_ref(6)?.as_str_or_null()? {
+        None => None,
+        Some(json) => Some(serde_json::from_str(json).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, e.into())
+        })?),
+    };
+    Ok(Record {
+        id: text(0)?,
+        type_: text(1)?,
+        spec_version: text(2)?,
+        version: text(3)?,
+        version_key: text(4)?,
+        date_added: r.get(5)?,
+        labels,
+        tlp: level(7)?,
+        floor: level(8)?,
+        body: if with_bodies { Some(text(9)?) } else { None },
+    })
 }
 
 pub(crate) async fn delete_versions(s: &SqliteStore, d: &DeleteSpec) -> Result<u64> {

@@ -249,6 +249,7 @@ pub async fn run_all(store: &dyn Store) {
     statuses_per_api_root(store).await;
     unknown_references(store).await;
     orgs_users_tokens_grants(store).await;
+    policy_epoch(store).await;
 }
 
 async fn settings(s: &dyn Store) {
@@ -1964,6 +1965,22 @@ pub async fn run_shared(a: &dyn Store, b: &dyn Store) {
         Some(ALREADY_PRESENT),
         "{C}: b's writes are duplicates for a"
     );
+    // A change through one store moves the epoch the other reads.
+    if let Some(before) = a.policy_epoch().await.unwrap() {
+        b.set_grant(&Grant {
+            collection: f.collection,
+            grantee: Grantee::Community,
+            can_read: true,
+            can_write: false,
+        })
+        .await
+        .unwrap();
+        assert_ne!(
+            a.policy_epoch().await.unwrap(),
+            Some(before),
+            "{C}: a sees b's grant in the policy epoch"
+        );
+    }
 }
 
 const SHARED_WRITES: usize = 30;
@@ -2711,4 +2728,144 @@ pub async fn policy_case(s: &dyn Store, case: &PolicyCase) {
         .await;
         assert_eq!(manifest.len(), want.len(), "{C}: {name} manifest count");
     }
+}
+
+/// [`Store::policy_epoch`]: every change to what authentication and the policy read moves it on
+/// (a change of each kind, one at a time); writing and deleting objects, settings and the audit
+/// log does not. Nothing to check for a backend without an epoch.
+async fn policy_epoch(s: &dyn Store) {
+    const C: &str = "policy_epoch";
+    let epoch = || async { s.policy_epoch().await.unwrap() };
+    let Some(mut last) = epoch().await else {
+        return;
+    };
+    fn moved(last: &mut i64, what: &str, now: Option<i64>) {
+        let now = now.expect("an epoch once there is one");
+        assert!(now != *last, "{C}: {what} leaves the epoch at {now}");
+        *last = now;
+    }
+    let t = tag();
+    let f = Fixture::new(s, "policy-epoch").await;
+    moved(&mut last, "an API root and a collection", epoch().await);
+    let mut org = Organization {
+        id: Uuid::new_v4(),
+        name: format!("epoch org {t}"),
+        identity_id: format!("identity--{}", Uuid::new_v4()),
+        nation: Some("FR".into()),
+        kind: "cert".into(),
+    };
+    s.create_org(&org).await.unwrap();
+    moved(&mut last, "create_org", epoch().await);
+    org.nation = Some("DE".into());
+    s.update_org(&org).await.unwrap();
+    moved(&mut last, "update_org (nation)", epoch().await);
+    let other = Organization {
+        id: Uuid::new_v4(),
+        name: format!("epoch org 2 {t}"),
+        identity_id: format!("identity--{}", Uuid::new_v4()),
+        nation: None,
+        kind: "other".into(),
+    };
+    s.create_org(&other).await.unwrap();
+    moved(&mut last, "create_org", epoch().await);
+    let user = User {
+        id: Uuid::new_v4(),
+        name: format!("epoch user {t}"),
+        org_id: org.id,
+        role: Role::Analyst,
+        password_hash: Some("x".into()),
+        disabled: false,
+        credential_epoch: 0,
+    };
+    s.create_user(&user).await.unwrap();
+    moved(&mut last, "create_user", epoch().await);
+    s.update_user(user.id, Role::Reader, false).await.unwrap();
+    moved(&mut last, "update_user (role)", epoch().await);
+    s.update_user(user.id, Role::Reader, true).await.unwrap();
+    moved(&mut last, "update_user (disabled)", epoch().await);
+    s.set_password(user.id, "y").await.unwrap();
+    moved(&mut last, "set_password", epoch().await);
+    let token = ApiToken {
+        id: Uuid::new_v4(),
+        user_id: user.id,
+        secret_hash: format!("{t}-hash"),
+        created: now_micros(),
+        expires: None,
+        revoked: false,
+        read_only: true,
+        collection: None,
+    };
+    s.create_token(&token).await.unwrap();
+    moved(&mut last, "create_token", epoch().await);
+    s.revoke_token(token.id).await.unwrap();
+    moved(&mut last, "revoke_token", epoch().await);
+    let group = SharingGroup {
+        id: Uuid::new_v4(),
+        name: format!("epoch group {t}"),
+        identity_id: format!("identity--{}", Uuid::new_v4()),
+        owner: org.id,
+        members: vec![],
+    };
+    s.create_group(&group).await.unwrap();
+    moved(&mut last, "create_group", epoch().await);
+    s.set_group_member(group.id, other.id, true).await.unwrap();
+    moved(&mut last, "set_group_member (add)", epoch().await);
+    s.set_group_member(group.id, other.id, false).await.unwrap();
+    moved(&mut last, "set_group_member (remove)", epoch().await);
+    // (Registering a nation the store may already know need not move it.)
+    s.add_nation("FR").await.unwrap();
+    last = epoch().await.expect("an epoch");
+    for (grantee, read, what) in [
+        (Grantee::Organization(org.id), true, "set_grant (org)"),
+        (Grantee::SharingGroup(group.id), true, "set_grant (group)"),
+        (Grantee::Nation("FR".into()), true, "set_grant (nation)"),
+        (Grantee::Community, true, "set_grant (community)"),
+        (Grantee::Community, false, "set_grant (community withdrawn)"),
+    ] {
+        s.set_grant(&Grant {
+            collection: f.collection,
+            grantee,
+            can_read: read,
+            can_write: false,
+        })
+        .await
+        .unwrap();
+        moved(&mut last, what, epoch().await);
+    }
+    s.set_collection_policy(f.collection, crate::Tlp::Clear, true)
+        .await
+        .unwrap();
+    moved(&mut last, "set_collection_policy", epoch().await);
+
+    // Data, statuses, settings and the audit log are not what the epoch covers.
+    f.add(s, vec![indicator(70_000, "2024-01-01T00:00:00.000Z")])
+        .await;
+    let mut doomed = indicator(70_001, "2024-01-01T00:00:00.000Z");
+    doomed.id = format!("indicator--{}", Uuid::new_v4());
+    f.add(s, vec![doomed.clone()]).await;
+    s.delete_versions(&DeleteSpec {
+        collection: f.collection,
+        object_id: doomed.id.clone(),
+        versions: VersionFilter::default(),
+        spec_versions: Vec::new(),
+        audit: None,
+    })
+    .await
+    .unwrap();
+    s.set_setting(&format!("conf-epoch-{t}"), "1")
+        .await
+        .unwrap();
+    s.append_audit(&[crate::NewAuditEntry::new(
+        "conformance",
+        "epoch.check",
+        None,
+        serde_json::json!({}),
+    )])
+    .await
+    .unwrap();
+    assert_eq!(
+        epoch().await,
+        Some(last),
+        "{C}: objects, settings and the audit log moved the epoch"
+    );
 }

@@ -523,4 +523,17 @@ pub trait Store: Send + Sync + 'static {
     async fn append_audit(&self, entries: &[NewAuditEntry]) -> Result<()>;
     /// Entries matching `q`, oldest first, at most `q.limit` (0 = no limit).
     async fn audit_entries(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>>;
+
+    // --- caching ---
+    /// A number that changes with every change to what authentication and the sharing policy
+    /// read, whoever makes it (this store, another store or process on the same data): API
+    /// roots, collections (all but their `date_added` clock), organizations, users, tokens,
+    /// nations, sharing groups and their members, grants. Writing objects, statuses, settings or
+    /// the audit log leaves it as it is. While it stays the same, what was resolved from those
+    /// (a user, a principal, a collection's channel) may be reused; a reader that sees a new
+    /// number resolves again. `None`: the backend keeps no such number and nothing may be
+    /// reused (the default).
+    async fn policy_epoch(&self) -> Result<Option<i64>> {
+        Ok(None)
+    }
 }

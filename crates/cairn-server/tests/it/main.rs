@@ -3,9 +3,11 @@
 //! `flows` holds the multi-request scenarios (paging, tokens, restarts, writes, auth caching);
 //! `policy` checks sharing-policy enforcement against tests/fixtures/policy.json; `api` drives the
 //! REST administration API under /api/v1 and checks docs/openapi.json is current; `transport`
-//! covers HTTPS, security headers and body limits on body-less methods.
+//! covers HTTPS, security headers and body limits on body-less methods; `cache` checks that the
+//! users, tokens and channels kept between requests never outlive a change.
 
 mod api;
+mod cache;
 mod checklist;
 mod flows;
 mod harness;
