@@ -97,6 +97,14 @@ impl CollectionPolicy {
     }
 
     /// Does a write grant cover `p`, and may its role write? (TAXII `can_write`.)
+    /// May `p` read through a grant other than the community's (an organization, a sharing
+    /// group or a nation grant)?
+    pub fn can_read_outside_community(&self, p: &Principal) -> bool {
+        self.grants
+            .iter()
+            .any(|g| g.read && g.to != Grantee::Community && g.to.covers(p))
+    }
+
     pub fn can_write(&self, p: &Principal) -> bool {
         p.role.is_some_and(|r| r.may_write())
             && self.grants.iter().any(|g| g.write && g.to.covers(p))
@@ -172,7 +180,10 @@ impl Path {
                 Path::TaxiiRead | Path::RestRead,
                 Destination::User(_) | Destination::Anonymous
             ) | (Path::Export, Destination::User(_))
-                | (Path::FederationPush, Destination::Peer(_))
+                | (
+                    Path::FederationPush,
+                    Destination::Peer(_) | Destination::ExternalPeer(_)
+                )
                 | (Path::CopyToCollection, Destination::Collection(_))
                 | (Path::PublicFeed, Destination::Anonymous)
         )
@@ -188,6 +199,10 @@ pub enum Destination<'a> {
     User(&'a Principal),
     /// A peer node standing for an organization (`org` set) or a whole nation (`org` empty).
     Peer(&'a Principal),
+    /// A peer node outside the community (a partner reached through one channel only): it
+    /// receives TLP:GREEN only where a read grant other than the community's covers it, as
+    /// for TLP:AMBER, and community grants never make it a reader.
+    ExternalPeer(&'a Principal),
     /// Another collection of this node (its readers become the audience).
     Collection(&'a CollectionPolicy),
 }
@@ -272,7 +287,7 @@ pub const RULES: [[Audience; 6]; 5] = [
         MemberChannel,
         MemberChannel,
         MemberChannel,
-        Recipients,
+        Nobody,
         Recipients,
         Nobody,
     ], // AMBER+STRICT
@@ -397,6 +412,14 @@ fn admits(audience: Audience, labels: &ObjectLabels, access: &Access<'_>) -> boo
             Recipients => is_recipient(p, labels),
             Nobody => false,
         },
+        Destination::ExternalPeer(p) => match audience {
+            Anyone => true,
+            Community | Channel | MemberChannel => {
+                source.can_read_outside_community(p) || is_recipient(p, labels)
+            }
+            Recipients => is_recipient(p, labels),
+            Nobody => false,
+        },
         Destination::Collection(target) => {
             let reads = || target.grants.iter().filter(|g| g.read);
             match audience {
@@ -462,7 +485,7 @@ impl ReadFilter {
     ) -> Result<ReadFilter, PolicyError> {
         let principal = match to {
             Destination::Anonymous => None,
-            Destination::User(p) | Destination::Peer(p) => Some(p),
+            Destination::User(p) | Destination::Peer(p) | Destination::ExternalPeer(p) => Some(p),
             Destination::Collection(_) => return Err(PolicyError::NoFilterForCollection),
         };
         let identities = principal.map(Principal::identities).unwrap_or_default();
@@ -494,6 +517,20 @@ impl ReadFilter {
             channel_levels,
             default_tlp: source.default_tlp,
         })
+    }
+
+    /// The filter that admits what both `self` and `other` admit. Both must be for the same
+    /// principal and source collection (a peer account's read is its TAXII read filter
+    /// intersected with what may be pushed to its node).
+    pub fn intersect(&self, other: &ReadFilter) -> ReadFilter {
+        debug_assert_eq!(self.identities, other.identities);
+        debug_assert_eq!(self.default_tlp, other.default_tlp);
+        ReadFilter {
+            identities: self.identities.clone(),
+            named_levels: self.named_levels & other.named_levels,
+            channel_levels: self.channel_levels & other.channel_levels,
+            default_tlp: self.default_tlp,
+        }
     }
 
     /// The levels (as `Tlp as u8`) in `bits`, for an SQL `IN (...)` list.

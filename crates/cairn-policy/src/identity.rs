@@ -141,10 +141,19 @@ pub enum Role {
     Analyst,
     OrgAdmin,
     Admin,
+    /// The account a partner node syncs with: reads what may be pushed to its node (TAXII read
+    /// ∩ `federation-push`), writes where a write grant allows, administers nothing.
+    Peer,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Reader, Role::Analyst, Role::OrgAdmin, Role::Admin];
+    pub const ALL: [Role; 5] = [
+        Role::Reader,
+        Role::Analyst,
+        Role::OrgAdmin,
+        Role::Admin,
+        Role::Peer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -152,6 +161,7 @@ impl Role {
             Role::Analyst => "analyst",
             Role::OrgAdmin => "org-admin",
             Role::Admin => "admin",
+            Role::Peer => "peer",
         }
     }
 
@@ -164,7 +174,10 @@ impl Role {
 
     /// May create and change objects (given a write grant on the collection).
     pub fn may_write(self) -> bool {
-        self >= Role::Analyst
+        matches!(
+            self,
+            Role::Analyst | Role::OrgAdmin | Role::Admin | Role::Peer
+        )
     }
 }
 
@@ -455,7 +468,7 @@ impl World {
         Ok(match user.role {
             Role::Admin => true,
             Role::OrgAdmin => user.org == org,
-            Role::Reader | Role::Analyst => false,
+            Role::Reader | Role::Analyst | Role::Peer => false,
         })
     }
 }

@@ -157,6 +157,8 @@ async fn main() {
                 rejected: vec![],
                 owner: None,
                 audit: None,
+                origin: None,
+                sync: None,
             })
             .await
             .expect("add");

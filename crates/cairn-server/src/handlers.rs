@@ -469,6 +469,7 @@ async fn read_page(
         limit,
         with_bodies: matches!(endpoint, Endpoint::Objects | Endpoint::Object),
         read: read.clone(),
+        exclude_origin: None,
     };
     let mut page = st.store.query(&q).await.map_err(ApiError::store)?;
     if page.records.is_empty() && endpoint == Endpoint::Object && f.exact_versions_only() {
@@ -948,6 +949,8 @@ pub async fn add_objects(
             rejected,
             owner: p.user().map(|u| u.id),
             audit: Some(audit),
+            origin: None,
+            sync: None,
         })
         .await
         .map_err(ApiError::store)?;

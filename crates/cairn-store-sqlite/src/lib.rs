@@ -33,6 +33,7 @@
 //! each write transaction: it is `max(now, last + 1)` microseconds, so it strictly increases
 //! within a collection even across processes sharing the file.
 
+mod federation;
 mod objects;
 mod readers;
 mod sharing;
@@ -47,8 +48,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cairn_store::{
     AddRequest, ApiRoot, ApiToken, AuditEntry, AuditQuery, Collection, DeleteSpec, Grant, Grantee,
-    MarkingMeaning, NewAuditEntry, ObjectQuery, Organization, Page, Result, Role, SharingGroup,
-    Status, Store, StoreError, Tlp, User,
+    MarkingMeaning, NewAuditEntry, ObjectQuery, Organization, Page, Peer, Provenance, Result, Role,
+    SharingGroup, Status, Store, StoreError, Subscription, SyncOutcome, SyncProgress, SyncState,
+    Tlp, User,
 };
 use sqlx::Row;
 use sqlx::sqlite::{
@@ -974,6 +976,69 @@ impl Store for SqliteStore {
 
     async fn audit_entries(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
         sharing::audit_entries(self, q).await
+    }
+
+    async fn create_peer(&self, peer: &Peer) -> Result<()> {
+        self.fed_create_peer(peer).await
+    }
+    async fn get_peer(&self, name_or_id: &str) -> Result<Option<Peer>> {
+        self.fed_get_peer(name_or_id).await
+    }
+    async fn list_peers(&self) -> Result<Vec<Peer>> {
+        self.fed_list_peers().await
+    }
+    async fn update_peer(&self, peer: &Peer) -> Result<()> {
+        self.fed_update_peer(peer).await
+    }
+    async fn delete_peer(&self, id: Uuid) -> Result<()> {
+        self.fed_delete_peer(id).await
+    }
+    async fn create_subscription(&self, sub: &Subscription) -> Result<()> {
+        self.fed_create_subscription(sub).await
+    }
+    async fn get_subscription(&self, id: Uuid) -> Result<Option<Subscription>> {
+        self.fed_get_subscription(id).await
+    }
+    async fn list_subscriptions(&self) -> Result<Vec<Subscription>> {
+        self.fed_list_subscriptions().await
+    }
+    async fn update_subscription(&self, sub: &Subscription) -> Result<()> {
+        self.fed_update_subscription(sub).await
+    }
+    async fn delete_subscription(&self, id: Uuid) -> Result<()> {
+        self.fed_delete_subscription(id).await
+    }
+    async fn sync_state(&self, sub: Uuid) -> Result<SyncState> {
+        self.fed_sync_state(sub).await
+    }
+    async fn record_sync(
+        &self,
+        progress: &SyncProgress,
+        outcome: Option<&SyncOutcome>,
+        now: i64,
+        audit: &[NewAuditEntry],
+    ) -> Result<()> {
+        self.fed_record_sync(progress, outcome, now, audit).await
+    }
+    async fn acquire_lease(
+        &self,
+        sub: Uuid,
+        holder: &str,
+        until: i64,
+        now: i64,
+        steal_from: Option<&str>,
+    ) -> Result<bool> {
+        self.fed_acquire_lease(sub, holder, until, now, steal_from)
+            .await
+    }
+    async fn release_lease(&self, sub: Uuid, holder: &str) -> Result<()> {
+        self.fed_release_lease(sub, holder).await
+    }
+    async fn provenance(&self, collection: Uuid, object_id: &str) -> Result<Vec<Provenance>> {
+        self.fed_provenance(collection, object_id).await
+    }
+    async fn count(&self, q: &ObjectQuery) -> Result<u64> {
+        objects::count(self, q).await
     }
 
     async fn policy_epoch(&self) -> Result<Option<i64>> {

@@ -167,6 +167,8 @@ pub(crate) async fn add_objects(s: &SqliteStore, req: AddRequest) -> Result<Stat
     let mut successes = Vec::with_capacity(req.versions.len());
     let mut failures = req.rejected.clone();
     let mut touched: Vec<&str> = Vec::new();
+    // (request index, id, version key) of every success, for provenance.
+    let mut stored: Vec<(usize, &str, String)> = Vec::new();
     for (i, nv) in req.versions.iter().enumerate() {
         let fields = [&nv.id, &nv.type_, &nv.spec_version, &nv.body];
         let extra = [&nv.version, &nv.version_key];
@@ -187,6 +189,7 @@ pub(crate) async fn add_objects(s: &SqliteStore, req: AddRequest) -> Result<Stat
         let (version, version_key, timeless) = match &nv.version {
             None => {
                 if let Some(r) = rows.iter().find(|r| r.timeless) {
+                    stored.push((i, nv.id.as_str(), r.version_key.clone()));
                     successes.push(StatusDetail {
                         id: nv.id.clone(),
                         version: r.version.clone(),
@@ -218,6 +221,7 @@ pub(crate) async fn add_objects(s: &SqliteStore, req: AddRequest) -> Result<Stat
                 (v.clone(), key, false)
             }
         };
+        stored.push((i, nv.id.as_str(), version_key.clone()));
         if rows.iter().any(|r| r.version_key == version_key) {
             successes.push(StatusDetail {
                 id: nv.id.clone(),
@@ -345,6 +349,18 @@ pub(crate) async fn add_objects(s: &SqliteStore, req: AddRequest) -> Result<Stat
     };
     if let Some(a) = &req.audit {
         crate::sharing::append_audit_in(&mut tx, std::slice::from_ref(a)).await?;
+    }
+    if let Some(origin) = &req.origin {
+        let rows: Vec<(usize, &str, &str)> = stored
+            .iter()
+            .map(|(i, id, k)| (*i, *id, k.as_str()))
+            .collect();
+        crate::federation::record_origin(&mut tx, seq, origin, &rows, now_micros()).await?;
+    }
+    if let Some(progress) = &req.sync {
+        let p =
+            crate::federation::count_outcome(progress, &status.successes, status.failures.len());
+        crate::federation::apply_progress(&mut tx, &p).await?;
     }
     let body = serde_json::to_string(&status).map_err(|e| StoreError::Backend(e.to_string()))?;
     sqlx::query("INSERT INTO statuses (api_root, id, body, owner) VALUES (?, ?, ?, ?)")
@@ -570,6 +586,13 @@ fn build_query(seq: i64, q: &ObjectQuery) -> (String, Vec<Value>) {
     if let ReadAccess::Filter(f) = &q.read {
         cond.push(read_filter_sql(&mut sql, f));
     }
+    if let Some(org) = q.exclude_origin {
+        let p = sql.arg(org.to_string());
+        cond.push(format!(
+            "NOT EXISTS (SELECT 1 FROM provenance AS pv WHERE pv.coll = v.coll AND pv.id = v.id \
+             AND pv.version_key = v.version_key AND pv.origin_org = {p})"
+        ));
+    }
     if let Some(c) = &q.after {
         // date_added is unique within a collection (UNIQUE index versions_order), so "after
         // (date_added, id, version_key)" is "after date_added".
@@ -595,6 +618,29 @@ fn build_query(seq: i64, q: &ObjectQuery) -> (String, Vec<Value>) {
         cond.join(" AND ")
     );
     (text, sql.args)
+}
+
+/// How many versions `q` selects (ignoring its limit, cursor and bodies).
+pub(crate) async fn count(s: &SqliteStore, q: &ObjectQuery) -> Result<u64> {
+    let (seq, _) = s.coll(q.collection).await?;
+    let mut q = q.clone();
+    q.after = None;
+    q.with_bodies = false;
+    let (text, args) = build_query(seq, &q);
+    let (select, rest) = text.split_once(" FROM ").expect("a FROM clause");
+    let _ = select;
+    let rest = rest
+        .rsplit_once(" ORDER BY ")
+        .map_or(rest, |(head, _)| head);
+    let text = format!("SELECT count(*) FROM {rest}");
+    s.readers
+        .run(move |c| {
+            let mut st = c.prepare_cached(&text).map_err(rq_err)?;
+            st.query_row(rusqlite::params_from_iter(args), |r| r.get::<_, i64>(0))
+                .map(|n| n.max(0) as u64)
+                .map_err(rq_err)
+        })
+        .await
 }
 
 /// SQLite's plan for a query (the `detail` lines of `EXPLAIN QUERY PLAN`).
@@ -718,6 +764,14 @@ pub(crate) async fn delete_versions(s: &SqliteStore, d: &DeleteSpec) -> Result<u
         return Ok(0);
     }
     let json = serde_json::to_string(&doomed).map_err(|e| StoreError::Backend(e.to_string()))?;
+    sqlx::query(
+        "DELETE FROM provenance WHERE (coll, id, version_key) IN \
+         (SELECT coll, id, version_key FROM versions WHERE rid IN (SELECT value FROM json_each(?)))",
+    )
+    .bind(json.clone())
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
     let done = sqlx::query("DELETE FROM versions WHERE rid IN (SELECT value FROM json_each(?))")
         .bind(json)
         .execute(&mut *tx)

@@ -15,6 +15,8 @@
 //!
 //! Each check panics with a message that starts with its name.
 
+mod federation;
+
 use std::collections::{BTreeMap, HashSet};
 
 use cairn_stix::Timestamp;
@@ -141,6 +143,8 @@ impl Fixture {
             rejected: Vec::new(),
             owner: None,
             audit: None,
+            origin: None,
+            sync: None,
         }
     }
 
@@ -250,6 +254,7 @@ pub async fn run_all(store: &dyn Store) {
     unknown_references(store).await;
     orgs_users_tokens_grants(store).await;
     policy_epoch(store).await;
+    federation::federation(store).await;
 }
 
 async fn settings(s: &dyn Store) {

@@ -19,11 +19,16 @@
 pub mod access;
 pub mod audit;
 pub mod conformance;
+pub mod federation;
 pub mod ingest;
 
 use async_trait::async_trait;
 pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
 pub use cairn_policy::{MarkingMeaning, ObjectLabels, ReadFilter, Role, Tlp};
+pub use federation::{
+    Direction, Origin, Peer, Provenance, Subscription, SubscriptionFilter, SyncOutcome,
+    SyncProgress, SyncState,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -233,6 +238,9 @@ pub struct ObjectQuery {
     /// Which versions the reader may see. Versions outside it are not returned, not counted in
     /// `more`, and never move a cursor: a page looks exactly as if they did not exist.
     pub read: ReadAccess,
+    /// Leave out versions whose provenance names this organization as their origin (a peer
+    /// never receives back what came from it), with the same effect as `read`.
+    pub exclude_origin: Option<Uuid>,
 }
 
 /// The visibility a query runs under.
@@ -304,6 +312,12 @@ pub struct AddRequest {
     pub owner: Option<Uuid>,
     /// An audit entry appended in the same transaction as the write.
     pub audit: Option<NewAuditEntry>,
+    /// Where the versions come from (a peer's pull, or a peer account's post): a provenance
+    /// row is recorded for every version stored or found already present.
+    pub origin: Option<Origin>,
+    /// A pulled page: the subscription's cursor and counters move in the same transaction
+    /// (successes count as transferred or duplicates, failures as rejected).
+    pub sync: Option<SyncProgress>,
 }
 
 /// An organization: the unit access is granted to.
@@ -536,4 +550,51 @@ pub trait Store: Send + Sync + 'static {
     async fn policy_epoch(&self) -> Result<Option<i64>> {
         Ok(None)
     }
+
+    // --- federation (see [`federation`]) ---
+    /// Conflict when the name is taken.
+    async fn create_peer(&self, peer: &Peer) -> Result<()>;
+    /// By name or id.
+    async fn get_peer(&self, name_or_id: &str) -> Result<Option<Peer>>;
+    /// Ordered by name.
+    async fn list_peers(&self) -> Result<Vec<Peer>>;
+    /// Everything but `id`, `name` and `created`.
+    async fn update_peer(&self, peer: &Peer) -> Result<()>;
+    /// The peer, its subscriptions and their states; provenance rows stay (they name the
+    /// origin organization, which stays).
+    async fn delete_peer(&self, id: Uuid) -> Result<()>;
+    async fn create_subscription(&self, sub: &Subscription) -> Result<()>;
+    async fn get_subscription(&self, id: Uuid) -> Result<Option<Subscription>>;
+    /// Ordered by peer name, then creation.
+    async fn list_subscriptions(&self) -> Result<Vec<Subscription>>;
+    /// `filter`, `interval_secs` and `enabled`.
+    async fn update_subscription(&self, sub: &Subscription) -> Result<()>;
+    async fn delete_subscription(&self, id: Uuid) -> Result<()>;
+    /// The state (all zero before the first round).
+    async fn sync_state(&self, sub: Uuid) -> Result<SyncState>;
+    /// Counters and cursor move, the round's outcome (if any) is recorded, and the audit
+    /// entries are appended, in one transaction.
+    async fn record_sync(
+        &self,
+        progress: &SyncProgress,
+        outcome: Option<&SyncOutcome>,
+        now: i64,
+        audit: &[NewAuditEntry],
+    ) -> Result<()>;
+    /// Take the subscription's lease for `holder` until `until` (microseconds) when it is free,
+    /// expired, already `holder`'s, or held by `steal_from`. True when taken.
+    async fn acquire_lease(
+        &self,
+        sub: Uuid,
+        holder: &str,
+        until: i64,
+        now: i64,
+        steal_from: Option<&str>,
+    ) -> Result<bool>;
+    /// Give the lease up (only when `holder` holds it).
+    async fn release_lease(&self, sub: Uuid, holder: &str) -> Result<()>;
+    /// Where the versions of `object_id` in the collection came from (none for local ones).
+    async fn provenance(&self, collection: Uuid, object_id: &str) -> Result<Vec<Provenance>>;
+    /// How many versions match the query (its `limit`, `after` and `with_bodies` ignored).
+    async fn count(&self, q: &ObjectQuery) -> Result<u64>;
 }

@@ -13,6 +13,7 @@ enum To {
     Anonymous,
     User(Principal),
     Peer(Principal),
+    ExternalPeer(Principal),
     Collection(String),
 }
 
@@ -29,6 +30,7 @@ fn destination(nw: &NamedWorld, spec: &Value) -> To {
         "user" => To::User(nw.user(name)),
         "peer-org" => To::Peer(nw.peer_org(name)),
         "peer-nation" => To::Peer(nw.peer_nation(name)),
+        "external-peer-org" => To::ExternalPeer(nw.peer_org(name)),
         "collection" => To::Collection(name.to_string()),
         other => panic!("unknown destination kind {other}"),
     }
@@ -80,6 +82,7 @@ fn decision_fixtures() {
                 To::Anonymous => Destination::Anonymous,
                 To::User(p) => Destination::User(p),
                 To::Peer(p) => Destination::Peer(p),
+                To::ExternalPeer(p) => Destination::ExternalPeer(p),
                 To::Collection(c) => Destination::Collection(&collections[c]),
             };
             let access = Access {

@@ -129,6 +129,8 @@ pub async fn add(store: &dyn Store, coll: Uuid, objs: &[&Value]) -> cairn_store:
             rejected: vec![],
             owner: None,
             audit: None,
+            origin: None,
+            sync: None,
         })
         .await
         .expect("seed add")

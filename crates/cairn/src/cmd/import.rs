@@ -189,6 +189,8 @@ impl<'a> Importer<'a> {
                 rejected: std::mem::take(&mut self.rejected),
                 owner: None,
                 audit: Some(audit),
+                origin: None,
+                sync: None,
             })
             .await
             .context("storing a batch failed")?;
