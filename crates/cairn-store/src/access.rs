@@ -16,10 +16,18 @@ fn identity(id: &str) -> Result<IdentityRef> {
 /// The policy principal of `user`: its organization (and that organization's STIX identity),
 /// nation ([`Nation::UNASSIGNED`] when not set), sharing groups and role.
 pub async fn user_principal(store: &dyn Store, user: &User) -> Result<Principal> {
+    let mut p = org_principal(store, user.org_id).await?;
+    p.role = Some(user.role);
+    Ok(p)
+}
+
+/// The policy principal of the organization `org_id` with no role: what a peer node standing
+/// for that organization is to the policy.
+pub async fn org_principal(store: &dyn Store, org_id: uuid::Uuid) -> Result<Principal> {
     let org = store
-        .get_org(user.org_id)
+        .get_org(org_id)
         .await?
-        .ok_or_else(|| StoreError::NotFound(format!("organization {}", user.org_id)))?;
+        .ok_or_else(|| StoreError::NotFound(format!("organization {org_id}")))?;
     let nation = org
         .nation
         .as_deref()
@@ -39,8 +47,36 @@ pub async fn user_principal(store: &dyn Store, user: &User) -> Result<Principal>
         }),
         nation,
         groups,
-        role: Some(user.role),
+        role: None,
     })
+}
+
+/// Is the node of organization `org_id` a community peer (receives TLP:GREEN)? A peer
+/// record for the organization decides; an organization with no peer record (a peer account
+/// whose node this one does not subscribe to) is a community peer.
+pub async fn org_is_community_peer(store: &dyn Store, org_id: uuid::Uuid) -> Result<bool> {
+    Ok(store
+        .list_peers()
+        .await?
+        .iter()
+        .filter(|p| p.org_id == org_id)
+        .all(|p| p.community))
+}
+
+/// The federation-push filter towards the node of `principal` (`community`: a community peer,
+/// else an external one) out of the collection with `policy`.
+pub fn peer_push_filter(
+    principal: &Principal,
+    community: bool,
+    policy: &CollectionPolicy,
+) -> Result<ReadFilter> {
+    let to = if community {
+        cairn_policy::Destination::Peer(principal)
+    } else {
+        cairn_policy::Destination::ExternalPeer(principal)
+    };
+    ReadFilter::new(cairn_policy::Path::FederationPush, to, policy)
+        .map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
 /// A collection as a channel: default TLP, anonymous readability and its grants (grants that

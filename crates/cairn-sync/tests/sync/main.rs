@@ -1,0 +1,1 @@
+//! Integration tests of the federation client: scripted TAXII servers on loopback.
