@@ -1,6 +1,11 @@
 //! The TAXII 2.1 endpoints. Each handler checks, in this order: API root and collection exist and
 //! are visible (404), `Accept` (406), `Content-Type` (415), permission (403), body size (413), then
 //! parameters and body (400/422).
+//!
+//! Reads (objects, object, manifest, versions) and deletes run under the caller's
+//! `policy::ReadView`: for a `peer` account, what this node would push to its node, without the
+//! versions its own organization supplied; the exclusion is bound into `next` tokens. What a
+//! peer account posts is stored with its organization as origin (a provenance row per version).
 
 use axum::Extension;
 use axum::body::Body;
@@ -10,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use cairn_policy::CollectionPolicy;
 use cairn_stix::Timestamp;
 use cairn_store::{
-    AddRequest, ApiRoot, Collection, DeleteSpec, NewVersion, ObjectQuery, Page, ReadAccess, Status,
-    StatusDetail, VersionFilter,
+    AddRequest, ApiRoot, Collection, DeleteSpec, NewVersion, ObjectQuery, Origin, Page, ReadAccess,
+    Status, StatusDetail, VersionFilter,
 };
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::{Deserialize, Serialize};
@@ -410,13 +415,14 @@ async fn read_page(
     check_accept(headers)?;
     require_read(&a)?;
     let f = Filters::parse(uri.query(), endpoint)?;
+    let view = policy::read_view(st.store.as_ref(), p, &a.policy).await?;
     let coll_key = format!("{}/{}", a.root.name, a.coll.id);
-    let fingerprint = f.fingerprint(endpoint, &coll_key, object);
+    let fingerprint = f.fingerprint(endpoint, &coll_key, object, view.exclude_origin);
     let after = match &f.next {
         Some(t) => Some(st.tokens.decode(t, &fingerprint)?),
         None => None,
     };
-    let read = ReadAccess::Filter(policy::read_filter(p, &a.policy)?);
+    let read = ReadAccess::Filter(view.filter.clone());
     if let Some(oid) = object {
         // Exists for this caller: some version it may see.
         let probe = ObjectQuery {
@@ -429,6 +435,7 @@ async fn read_page(
             spec_versions: vec!["2.0".into(), "2.1".into()],
             limit: 1,
             read: read.clone(),
+            exclude_origin: view.exclude_origin,
             ..ObjectQuery::default()
         };
         let exists = !st
@@ -469,7 +476,7 @@ async fn read_page(
         limit,
         with_bodies: matches!(endpoint, Endpoint::Objects | Endpoint::Object),
         read: read.clone(),
-        exclude_origin: None,
+        exclude_origin: view.exclude_origin,
     };
     let mut page = st.store.query(&q).await.map_err(ApiError::store)?;
     if page.records.is_empty() && endpoint == Endpoint::Object && f.exact_versions_only() {
@@ -483,6 +490,7 @@ async fn read_page(
             spec_versions,
             limit: 1,
             read,
+            exclude_origin: view.exclude_origin,
             ..ObjectQuery::default()
         };
         let any = st.store.query(&probe).await.map_err(ApiError::store)?;
@@ -496,7 +504,7 @@ async fn read_page(
         (true, Some(last)) => Some(st.tokens.encode(&last.cursor(), &fingerprint)),
         _ => None,
     };
-    policy::redact_records(p, &a.policy, &mut page.records);
+    policy::redact_records(p, &view, &a.policy, &mut page.records);
     audit_reads(st, p, &a, endpoint, &page);
     Ok(PageOut { page, next })
 }
@@ -733,8 +741,10 @@ pub async fn delete_object(
         )));
     }
     let f = Filters::parse(uri.query(), Endpoint::Delete)?;
-    // Every version of the object, and those this caller may see.
-    let all_versions = |read: ReadAccess| ObjectQuery {
+    // Every version of the object, and those this caller may see (a peer account: what it
+    // may pull, as for its reads).
+    let view = policy::read_view(st.store.as_ref(), &p, &a.policy).await?;
+    let all_versions = |read: ReadAccess, exclude_origin: Option<Uuid>| ObjectQuery {
         collection: a.coll.id,
         object_id: Some(oid.clone()),
         versions: VersionFilter {
@@ -744,12 +754,13 @@ pub async fn delete_object(
         spec_versions: vec!["2.0".into(), "2.1".into()],
         limit: 100_000,
         read,
+        exclude_origin,
         ..ObjectQuery::default()
     };
-    let filter = ReadAccess::Filter(policy::read_filter(&p, &a.policy)?);
+    let filter = ReadAccess::Filter(view.filter);
     let visible = st
         .store
-        .query(&all_versions(filter))
+        .query(&all_versions(filter, view.exclude_origin))
         .await
         .map_err(ApiError::store)?
         .records;
@@ -761,7 +772,7 @@ pub async fn delete_object(
     }
     let stored = st
         .store
-        .query(&all_versions(ReadAccess::All))
+        .query(&all_versions(ReadAccess::All, None))
         .await
         .map_err(ApiError::store)?
         .records;
@@ -927,6 +938,14 @@ pub async fn add_objects(
             }
         }
     }
+    // What a peer account posts has its organization as origin: provenance is recorded and
+    // those versions are never served back to it.
+    let origin = p.peer_org().map(|org| Origin {
+        org,
+        peer: None,
+        remote_collection: None,
+        remote_date_added: vec![],
+    });
     let status_id = Uuid::new_v4();
     let audit = cairn_store::NewAuditEntry::new(
         actor(&p),
@@ -949,7 +968,7 @@ pub async fn add_objects(
             rejected,
             owner: p.user().map(|u| u.id),
             audit: Some(audit),
-            origin: None,
+            origin,
             sync: None,
         })
         .await

@@ -17,6 +17,11 @@
 //! - `handlers`: the endpoints. Object pages are written by concatenating the stored JSON texts,
 //!   never re-parsing them.
 //! - [`api`]: the REST/JSON administration API under `/api/v1` (JSON errors, OpenAPI document).
+//! - `metrics`: `/metrics` for `admin` users, the Prometheus text exposition of per-route HTTP
+//!   counters and durations (recorded by the outermost layer) and of every subscription's sync
+//!   state (read from the store at scrape time).
+//! - `policy`: the caller and the collection for `cairn-policy`; a `peer` account reads what
+//!   this node would push to its node, never what its organization supplied.
 //! - [`transport`]: HTTPS with rustls ([`serve_tls`], [`TlsConfig`]), the security headers put on
 //!   every response, the body limit of `GET`/`DELETE`/... requests, and hyper's header and URI
 //!   limits.
@@ -27,6 +32,7 @@ pub mod auth;
 mod cache;
 mod error;
 mod handlers;
+mod metrics;
 mod negotiate;
 mod params;
 mod policy;
@@ -93,6 +99,8 @@ pub(crate) struct AppState {
     /// Users, tokens, principals, API roots, collections and channels under the store's policy
     /// epoch.
     pub cache: cache::PolicyCache,
+    /// Per-route HTTP counters and durations.
+    pub metrics: metrics::HttpMetrics,
 }
 
 impl AppState {
@@ -163,6 +171,7 @@ pub async fn router(store: Arc<dyn Store>, config: ServerConfig) -> Result<Route
         tokens: params::TokenSigner::new(&secret),
         audit,
         cache: cache::PolicyCache::new(),
+        metrics: metrics::HttpMetrics::new(),
     });
     use handlers as h;
     let app = Router::new()
@@ -187,6 +196,7 @@ pub async fn router(store: Arc<dyn Store>, config: ServerConfig) -> Result<Route
             "/taxii2/{root}/collections/{coll}/objects/{oid}/versions/",
             get(h::versions),
         )
+        .route("/metrics", get(metrics::scrape))
         .merge(api::router())
         .fallback(h::fallback)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
@@ -198,6 +208,12 @@ pub async fn router(store: Arc<dyn Store>, config: ServerConfig) -> Result<Route
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(middleware::from_fn(transport::harden))
+        // Outermost (layers run after routing, so the matched route is known): every response
+        // is counted, whatever answered it.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
         .with_state(state);
     Ok(app)
 }

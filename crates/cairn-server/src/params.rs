@@ -11,6 +11,7 @@ use cairn_store::{Cursor, VersionFilter};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use crate::error::ApiError;
 
@@ -122,12 +123,16 @@ impl Filters {
     }
 
     /// A digest of everything that selects records (not `limit` or `next`), bound into `next`
-    /// tokens so that a token only continues the query it came from.
+    /// tokens so that a token only continues the query it came from. `exclude_origin` (a peer
+    /// account's organization, whose versions the query leaves out) is part of it, so a token
+    /// issued under the exclusion never continues a query without it; without one the digest
+    /// is the same as before the exclusion existed.
     pub fn fingerprint(
         &self,
         endpoint: Endpoint,
         collection: &str,
         object: Option<&str>,
+        exclude_origin: Option<Uuid>,
     ) -> [u8; 16] {
         let sorted = |v: &[String]| {
             let mut v = v.to_vec();
@@ -138,7 +143,7 @@ impl Filters {
         let mut exact = self.versions.exact.clone();
         exact.sort();
         exact.dedup();
-        let canon = format!(
+        let mut canon = format!(
             "{}\n{}\n{}\nid={}\ntype={}\nversion={}{}{}:{}\nspec={}\nafter={:?}",
             endpoint.name(),
             collection,
@@ -152,6 +157,9 @@ impl Filters {
             sorted(&self.spec_versions),
             self.added_after,
         );
+        if let Some(org) = exclude_origin {
+            canon.push_str(&format!("\nexclude_origin={org}"));
+        }
         let digest = Sha256::digest(canon.as_bytes());
         let mut out = [0u8; 16];
         out.copy_from_slice(&digest[..16]);
@@ -325,6 +333,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f.types, vec!["indicator", "malware"]);
+    }
+
+    #[test]
+    fn the_origin_exclusion_is_part_of_the_fingerprint() {
+        let f = Filters::parse(Some("match[type]=indicator"), Endpoint::Objects).unwrap();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let fp = |x| f.fingerprint(Endpoint::Objects, "default/c", None, x);
+        assert_ne!(fp(None), fp(Some(a)));
+        assert_ne!(fp(Some(a)), fp(Some(b)));
+        assert_eq!(fp(Some(a)), fp(Some(a)));
     }
 
     #[test]

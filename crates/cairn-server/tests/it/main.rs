@@ -4,11 +4,14 @@
 //! `policy` checks sharing-policy enforcement against tests/fixtures/policy.json; `api` drives the
 //! REST administration API under /api/v1 and checks docs/openapi.json is current; `transport`
 //! covers HTTPS, security headers and body limits on body-less methods; `cache` checks that the
-//! users, tokens and channels kept between requests never outlive a change.
+//! users, tokens and channels kept between requests never outlive a change; `federation` checks
+//! what a `peer` account reads and posts (federation-push rules, no read-back of its own
+//! versions, provenance) and `/metrics`.
 
 mod api;
 mod cache;
 mod checklist;
+mod federation;
 mod flows;
 mod harness;
 mod policy;

@@ -7,6 +7,7 @@ pub mod import;
 pub mod match_cmd;
 pub mod node;
 pub mod pattern;
+pub mod peer;
 pub mod serve;
 pub mod sharing;
 pub mod stix;
@@ -74,6 +75,11 @@ pub enum Command {
     Pattern(pattern::PatternCmd),
     /// Validate STIX bundles and objects against the STIX 2.1 MUST rules.
     Validate(stix::ValidateArgs),
+    /// Partner nodes and their pull/push subscriptions.
+    #[command(subcommand)]
+    Peer(peer::PeerCmd),
+    /// Run one round of every enabled subscription (or one peer's) and exit.
+    Sync(peer::SyncArgs),
     /// Match logs (eve.json, Zeek, JSON Lines, STIX observed-data) against indicators.
     Match(match_cmd::MatchArgs),
 }
@@ -104,7 +110,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(c) => rt()?.block_on(audit_cmd::run(&data_dir, c)),
         Command::Import(a) => rt()?.block_on(import::run(&data_dir, a)),
         Command::Export(a) => rt()?.block_on(export::run(&data_dir, a)),
+        Command::Peer(c) => rt()?.block_on(peer::run(&data_dir, c)),
+        Command::Sync(a) => {
+            init_tracing_quiet();
+            rt()?.block_on(peer::sync(&data_dir, a))
+        }
     }
+}
+
+fn init_tracing_quiet() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn init_tracing() {

@@ -30,6 +30,9 @@ pub struct ServeArgs {
     /// The PEM private key (PKCS#8, RSA or EC) of --tls-cert.
     #[arg(long, env = "CAIRN_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Do not run the federation subscriptions in the background.
+    #[arg(long)]
+    pub no_sync: bool,
 }
 
 pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -77,9 +80,23 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("Cairn is serving TAXII 2.1 at {scheme}://{addr}/taxii2/");
     tracing::info!(%addr, scheme, "listening");
+    let (stop_sync, sync_stopped) = tokio::sync::watch::channel(false);
+    let sync = if args.no_sync {
+        None
+    } else {
+        Some(super::peer::start_background(
+            data_dir,
+            store.clone(),
+            sync_stopped,
+        )?)
+    };
     match tls {
         Some(tls) => cairn_server::serve_tls(listener, tls, app, shutdown_signal()).await?,
         None => cairn_server::serve(listener, app, shutdown_signal()).await?,
+    }
+    let _ = stop_sync.send(true);
+    if let Some(h) = sync {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), h).await;
     }
     eprintln!("stopped");
     Ok(ExitCode::SUCCESS)

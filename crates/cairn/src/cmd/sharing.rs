@@ -65,7 +65,7 @@ pub enum UserCmd {
         name: String,
         #[arg(long)]
         org: String,
-        /// reader, analyst, org-admin, admin.
+        /// reader, analyst, peer (the account of a partner node), org-admin, admin.
         #[arg(long, default_value = "reader")]
         role: String,
         #[arg(long)]
