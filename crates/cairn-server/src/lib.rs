@@ -75,6 +75,9 @@ pub struct ServerConfig {
     /// a minute before it is answered 429 with `Retry-After` (1 s, doubling, at most 5 min);
     /// ten times as many over all names.
     pub auth_failures: u32,
+    /// The key that seals peers' credentials (`/api/v1/peers`); `None`: federation
+    /// administration over the API answers 503.
+    pub peer_secrets: Option<std::sync::Arc<cairn_sync::SecretBox>>,
 }
 
 impl Default for ServerConfig {
@@ -85,6 +88,7 @@ impl Default for ServerConfig {
             default_page_size: 100,
             max_page_size: 1000,
             auth_failures: 5,
+            peer_secrets: None,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The REST/JSON administration API under `/api/v1`: nations, organizations, users, sharing
-//! groups, collection grants and policy, API tokens, the audit log, and `/me`. It runs behind the
+//! groups, collection grants and policy, API tokens, the audit log, federation peers and
+//! subscriptions (`peers.rs`), and `/me`. It runs behind the
 //! same authentication middleware as TAXII; every error is a JSON [`error::Problem`].
 //!
 //! Who may do what: `admin` everything; `org-admin` the users and tokens of its own organization
@@ -13,6 +14,7 @@
 
 pub(crate) mod error;
 mod grants;
+mod peers;
 mod people;
 mod tokens;
 
@@ -83,6 +85,13 @@ fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(read_audit))
+        .routes(routes!(peers::list_peers, peers::create_peer))
+        .routes(routes!(peers::get_peer, peers::delete_peer))
+        .routes(routes!(peers::create_subscription))
+        .routes(routes!(
+            peers::update_subscription,
+            peers::delete_subscription
+        ))
 }
 
 /// The OpenAPI 3 document of the API, as generated from the code.

@@ -741,3 +741,129 @@ async fn metrics_are_for_admins_and_count_routes_and_sync_state() {
     );
     w.server.stop().await;
 }
+
+async fn api(
+    w: &Fed,
+    who: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = client()
+        .request(method, w.server.url(&format!("/api/v1{path}")))
+        .basic_auth(who, Some(format!("{who}-pw")));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// `/api/v1/peers` and `/subscriptions`: admin only, the credential sealed and never shown,
+/// bad input refused precisely and changing nothing, a subscription checked with the peer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_and_subscriptions_over_the_api() {
+    use reqwest::Method;
+    let w = setup().await;
+    let store = w.server.store.clone();
+    let discovery = w.server.url("/taxii2/");
+    // This node is its own peer here, reached with the admin's Basic credential.
+    let body = json!({"name": "self", "url": discovery, "user": "admin", "password": "admin-pw", "nation": "KR"});
+    let (s, _) = api(&w, "p-reader", Method::POST, "/peers", Some(body.clone())).await;
+    assert_eq!(s, 403);
+    let (s, _) = api(&w, "h-analyst", Method::GET, "/peers", None).await;
+    assert_eq!(s, 403);
+    for (bad, want) in [
+        (json!({"name": "a b", "url": discovery, "token": "t"}), 422),
+        (json!({"name": "ok", "url": "ftp://x/", "token": "t"}), 422),
+        (json!({"name": "ok", "url": discovery}), 422),
+        (
+            json!({"name": "ok", "url": discovery, "token": "t", "user": "u", "password": "p"}),
+            422,
+        ),
+        (
+            json!({"name": "ok", "url": discovery, "token": "t", "nation": "ZZZ"}),
+            422,
+        ),
+        (
+            json!({"name": "ok", "url": discovery, "token": "t", "extra": 1}),
+            422,
+        ),
+    ] {
+        let (s, e) = api(&w, "admin", Method::POST, "/peers", Some(bad.clone())).await;
+        assert_eq!(s, want, "{bad} -> {e}");
+        assert!(e["description"].is_string(), "{e}");
+    }
+    assert!(store.get_peer("ok").await.unwrap().is_none(), "nothing changed");
+    let (s, v) = api(&w, "admin", Method::POST, "/peers", Some(body.clone())).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["name"], "self");
+    assert!(!v.to_string().contains("admin-pw"));
+    let stored = store.get_peer("self").await.unwrap().unwrap();
+    assert!(!stored.credential.contains("admin-pw"), "sealed at rest");
+    let (s, _) = api(&w, "admin", Method::POST, "/peers", Some(body)).await;
+    assert_eq!(s, 409);
+    // Subscribe: the remote collection is checked with the peer.
+    let shared = w.colls["shared"].to_string();
+    let sub = json!({"direction": "pull", "local_collection": w.colls["community"].to_string(), "remote": shared});
+    let (s, v) = api(
+        &w,
+        "admin",
+        Method::POST,
+        "/peers/self/subscriptions",
+        Some(sub),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["subscription"]["id"].as_str().unwrap().to_string();
+    let missing = json!({"direction": "pull", "local_collection": shared, "remote": Uuid::new_v4().to_string()});
+    let (s, v) = api(
+        &w,
+        "admin",
+        Method::POST,
+        "/peers/self/subscriptions",
+        Some(missing),
+    )
+    .await;
+    assert_eq!(s, 502, "{v}");
+    let bad_dir = json!({"direction": "sideways", "local_collection": shared, "remote": shared});
+    let (s, _) = api(
+        &w,
+        "admin",
+        Method::POST,
+        "/peers/self/subscriptions",
+        Some(bad_dir),
+    )
+    .await;
+    assert_eq!(s, 422);
+    let n_subs = store.list_subscriptions().await.unwrap().len();
+    assert!(n_subs >= 1);
+    let (s, v) = api(
+        &w,
+        "admin",
+        Method::PATCH,
+        &format!("/subscriptions/{id}"),
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["subscription"]["enabled"], false);
+    let (s, v) = api(&w, "admin", Method::GET, "/peers/self", None).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["subscriptions"].as_array().unwrap().len(), 1);
+    let (s, _) = api(
+        &w,
+        "admin",
+        Method::DELETE,
+        &format!("/subscriptions/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 204);
+    let (s, _) = api(&w, "admin", Method::DELETE, "/peers/self", None).await;
+    assert_eq!(s, 204);
+    let (s, _) = api(&w, "admin", Method::GET, "/peers/self", None).await;
+    assert_eq!(s, 404);
+    w.server.stop().await;
+}

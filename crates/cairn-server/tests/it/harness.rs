@@ -95,6 +95,9 @@ pub fn test_config() -> ServerConfig {
         default_page_size: 4,
         max_page_size: 5,
         auth_failures: 1000,
+        peer_secrets: Some(std::sync::Arc::new(
+            cairn_sync::SecretBox::from_key(&[9u8; 32]).expect("a 32-byte key"),
+        )),
     }
 }
 

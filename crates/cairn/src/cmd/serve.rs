@@ -70,6 +70,9 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let config = cairn_server::ServerConfig {
         max_page_size: args.max_page_size,
+        peer_secrets: Some(std::sync::Arc::new(cairn_sync::SecretBox::open_dir(
+            data_dir,
+        )?)),
         ..Default::default()
     };
     let app = cairn_server::router(store.clone(), config).await?;
