@@ -53,15 +53,8 @@ pub struct AddArgs {
     /// The peer's TAXII 2.1 discovery URL (https://host/taxii2/).
     #[arg(long)]
     pub url: String,
-    /// A bearer token the peer issued to this node.
-    #[arg(long, conflicts_with_all = ["user", "password_stdin"])]
-    pub token: Option<String>,
-    /// A user name on the peer (the password is read from stdin).
-    #[arg(long, requires = "password_stdin")]
-    pub user: Option<String>,
-    /// Read the password of --user from stdin.
-    #[arg(long)]
-    pub password_stdin: bool,
+    #[command(flatten)]
+    pub cred: CredArgs,
     /// The peer's nation (ISO 3166-1 alpha-2), for the organization created for it.
     #[arg(long)]
     pub nation: Option<String>,
@@ -80,17 +73,27 @@ pub struct AddArgs {
     pub ca_cert: Option<PathBuf>,
 }
 
+/// How this node authenticates to the peer.
+#[derive(Args, Debug)]
+pub struct CredArgs {
+    /// A bearer token the peer issued to this node.
+    #[arg(long, conflicts_with_all = ["user", "password_stdin"])]
+    pub token: Option<String>,
+    /// A user name on the peer (the password is read from stdin).
+    #[arg(long, requires = "password_stdin")]
+    pub user: Option<String>,
+    /// Read the password of --user from stdin.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
 #[derive(Args, Debug)]
 pub struct SetArgs {
     pub name: String,
     #[arg(long)]
     pub url: Option<String>,
-    #[arg(long, conflicts_with_all = ["user", "password_stdin"])]
-    pub token: Option<String>,
-    #[arg(long, requires = "password_stdin")]
-    pub user: Option<String>,
-    #[arg(long)]
-    pub password_stdin: bool,
+    #[command(flatten)]
+    pub cred: CredArgs,
     /// `true` or `false`.
     #[arg(long)]
     pub community: Option<bool>,
@@ -145,11 +148,12 @@ fn secrets(data_dir: &Path) -> anyhow::Result<SecretBox> {
     Ok(SecretBox::open_dir(data_dir)?)
 }
 
-fn credential(
-    token: Option<String>,
-    user: Option<String>,
-    password_stdin: bool,
-) -> anyhow::Result<Option<Credential>> {
+fn credential(c: CredArgs) -> anyhow::Result<Option<Credential>> {
+    let CredArgs {
+        token,
+        user,
+        password_stdin,
+    } = c;
     match (token, user) {
         (Some(token), _) => {
             if token.trim().is_empty() {
@@ -192,8 +196,8 @@ pub async fn run(data_dir: &Path, cmd: PeerCmd) -> anyhow::Result<ExitCode> {
     let store = store.as_ref();
     match cmd {
         PeerCmd::Add(a) => {
-            let cred = credential(a.token, a.user, a.password_stdin)?
-                .context("give --token T, or --user U --password-stdin")?;
+            let cred =
+                credential(a.cred)?.context("give --token T, or --user U --password-stdin")?;
             let ca_cert = match &a.ca_cert {
                 Some(p) => Some(
                     std::fs::read_to_string(p)
@@ -343,7 +347,7 @@ pub async fn run(data_dir: &Path, cmd: PeerCmd) -> anyhow::Result<ExitCode> {
             if let Some(url) = a.url {
                 peer.url = cairn_sync::peers::check_url(&url)?;
             }
-            if let Some(cred) = credential(a.token, a.user, a.password_stdin)? {
+            if let Some(cred) = credential(a.cred)? {
                 peer.credential = secrets(data_dir)?.seal(&peer.name, &cred)?;
             }
             if let Some(c) = a.community {
