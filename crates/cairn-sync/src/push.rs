@@ -14,13 +14,17 @@
 //! any envelope is counted as rejected. After each POST the status resource is polled until
 //! complete; objects the remote failed are sent again (only those), up to
 //! [`RETRIES`] times, then counted as rejected. A 413 splits the envelope in two. The cursor
-//! (the last local version pushed) moves only after the remote has accepted a page.
+//! (the last local version pushed) moves only after the remote has accepted a page; at the end
+//! of a round it moves over the versions kept back after the last one sent, so that each
+//! version kept back is counted in `refused_by_policy` once, not again every round.
 
 use std::time::Duration;
 
 use cairn_policy::{Access, Destination, Path};
 use cairn_store::federation::SyncProgress;
-use cairn_store::{Cursor, NewAuditEntry, ObjectQuery, ReadAccess, Record, VersionFilter};
+use cairn_store::{
+    Cursor, NewAuditEntry, ObjectQuery, ReadAccess, ReadFilter, Record, VersionFilter,
+};
 use serde_json::{Value, json};
 
 use crate::client::{ClientError, StatusResource};
@@ -142,6 +146,12 @@ pub(crate) async fn round(ctx: &Ctx<'_>) -> Result<RoundReport, SyncError> {
     };
     let mut report = RoundReport::new(sub);
     let mut after = start.clone();
+    // Versions walked (sent, or refused while redacting) and versions in the range whatever
+    // the policy says, both from `start`: the policy (or the origin rule) kept back the
+    // difference.
+    let mut walked = 0u64;
+    let mut scanned = 0u64;
+    let mut scan_at = start.clone();
     loop {
         ctx.lease.renew().await?;
         let page = store
@@ -155,7 +165,10 @@ pub(crate) async fn round(ctx: &Ctx<'_>) -> Result<RoundReport, SyncError> {
             })
             .await?;
         let Some(last) = page.records.last().map(Record::cursor) else {
-            break;
+            if walk_over(ctx, &base, &filter, &after, &mut scan_at, &mut scanned).await? {
+                break;
+            }
+            continue;
         };
         let mut skipped = 0u64;
         let mut refused = 0u64;
@@ -220,26 +233,23 @@ pub(crate) async fn round(ctx: &Ctx<'_>) -> Result<RoundReport, SyncError> {
                 )],
             )
             .await?;
+        walked += page.records.len() as u64;
         after = Some(last);
-        if !page.more {
+        if !page.more && walk_over(ctx, &base, &filter, &after, &mut scan_at, &mut scanned).await? {
             break;
         }
     }
-    // What the policy (or the origin rule) kept back in the range walked this round.
-    let everything = store.count(&base).await?;
-    let released = store
-        .count(&ObjectQuery {
-            read: ReadAccess::Filter(filter.clone()),
-            exclude_origin: Some(ctx.peer.org_id),
-            ..base.clone()
-        })
-        .await?;
-    let held_back = everything.saturating_sub(released);
-    if held_back > 0 {
+    // Each version kept back is counted once: the cursor moves over those after the last one
+    // sent, so that the next round neither walks nor counts them again.
+    let held_back = scanned.saturating_sub(walked);
+    let beyond = scan_at.as_ref().map(|c| c.date_added) > after.as_ref().map(|c| c.date_added);
+    if held_back > 0 || beyond {
         store
             .record_sync(
                 &SyncProgress {
                     subscription: sub.id,
+                    cursor: beyond
+                        .then(|| serde_json::to_string(&scan_at).expect("cursor serializes")),
                     refused_by_policy: held_back,
                     ..SyncProgress::default()
                 },
@@ -253,6 +263,48 @@ pub(crate) async fn round(ctx: &Ctx<'_>) -> Result<RoundReport, SyncError> {
     report.caught_up_at = Some(started);
     report.lag_objects = Some(0);
     Ok(report)
+}
+
+/// At the end of the walk: count the versions of the range from `scan_at` whatever the policy
+/// says (moving `scan_at` to the last), and tell whether the walk is over, that is whether no
+/// released version follows `after` (one added since the walk's last page is walked too, so
+/// the cursor never moves over a version that should have been sent).
+async fn walk_over(
+    ctx: &Ctx<'_>,
+    base: &ObjectQuery,
+    filter: &ReadFilter,
+    after: &Option<Cursor>,
+    scan_at: &mut Option<Cursor>,
+    scanned: &mut u64,
+) -> Result<bool, SyncError> {
+    loop {
+        let page = ctx
+            .store
+            .query(&ObjectQuery {
+                after: scan_at.clone(),
+                limit: ctx.page_size.max(1),
+                ..base.clone()
+            })
+            .await?;
+        if let Some(last) = page.records.last() {
+            *scanned += page.records.len() as u64;
+            *scan_at = Some(last.cursor());
+        }
+        if !page.more {
+            break;
+        }
+    }
+    let late = ctx
+        .store
+        .query(&ObjectQuery {
+            after: after.clone(),
+            limit: 1,
+            read: ReadAccess::Filter(filter.clone()),
+            exclude_origin: Some(ctx.peer.org_id),
+            ..base.clone()
+        })
+        .await?;
+    Ok(late.records.is_empty())
 }
 
 /// Send `bodies` to the remote, retrying failures; the counts of what became of them.
