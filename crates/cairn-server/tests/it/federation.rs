@@ -795,7 +795,10 @@ async fn peers_and_subscriptions_over_the_api() {
         assert_eq!(s, want, "{bad} -> {e}");
         assert!(e["description"].is_string(), "{e}");
     }
-    assert!(store.get_peer("ok").await.unwrap().is_none(), "nothing changed");
+    assert!(
+        store.get_peer("ok").await.unwrap().is_none(),
+        "nothing changed"
+    );
     let (s, v) = api(&w, "admin", Method::POST, "/peers", Some(body.clone())).await;
     assert_eq!(s, 201, "{v}");
     assert_eq!(v["name"], "self");
