@@ -76,8 +76,8 @@ pub struct AddArgs {
 /// How this node authenticates to the peer.
 #[derive(Args, Debug)]
 pub struct CredArgs {
-    /// A bearer token the peer issued to this node.
-    #[arg(long, conflicts_with_all = ["user", "password_stdin"])]
+    /// A bearer token the peer issued to this node (tokens may start with '-').
+    #[arg(long, allow_hyphen_values = true, conflicts_with_all = ["user", "password_stdin"])]
     pub token: Option<String>,
     /// A user name on the peer (the password is read from stdin).
     #[arg(long, requires = "password_stdin")]
