@@ -7,8 +7,13 @@
 //! either wholly stored with its cursor or not at all, so the next round repeats at most that
 //! page, and a repeated version is found already present (counted as a duplicate, stored once).
 //!
-//! The cursor is `{"added_after", "next"}`: the `added_after` the current `next` token was
-//! issued under (a token is only valid with the query it came from), and the token. Servers
+//! The cursor is `{"added_after", "next", "last"}`: the `added_after` the current `next` token
+//! was issued under (a token is only valid with the query it came from), the token, and the
+//! `X-TAXII-Date-Added-Last` of the last stored page. Within a round the token is followed; a
+//! new round (after a kill, a failure or a restart of either side) never re-sends a stored
+//! token, since servers may serve a token's page only once (medallion) or forget tokens
+//! (medallion after 30 s or a restart): it asks again with `added_after` = `last`, and
+//! versions read twice are found already present. Servers
 //! that say `more` without a `next` are followed by `added_after` =
 //! `X-TAXII-Date-Added-Last`; servers that ignore `limit` are read as they answer (bounded by
 //! the client's body limit). At the end of the remote collection the cursor becomes the last
@@ -33,6 +38,9 @@ pub struct PullCursor {
     pub added_after: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
+    /// `X-TAXII-Date-Added-Last` of the last page stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<String>,
 }
 
 impl PullCursor {
@@ -69,6 +77,12 @@ pub(crate) async fn round(ctx: &Ctx<'_>) -> Result<RoundReport, SyncError> {
     let started = now_micros();
     let state = store.sync_state(sub.id).await?;
     let mut cursor = PullCursor::parse(state.cursor.as_deref());
+    // A token from an earlier round is not trusted: resume after the last stored page.
+    if cursor.next.take().is_some()
+        && let Some(last) = cursor.last.clone()
+    {
+        cursor.added_after = Some(last);
+    }
     if cursor.added_after.is_none()
         && cursor.next.is_none()
         && let Some(after) = sub.filter.added_after
@@ -95,6 +109,9 @@ pub(crate) async fn round(ctx: &Ctx<'_>) -> Result<RoundReport, SyncError> {
             .await?;
         // Where the next request starts.
         let mut following = cursor.clone();
+        if page.date_added_last.is_some() {
+            following.last = page.date_added_last.clone();
+        }
         let mut done = false;
         match (&page.next, page.more) {
             (Some(next), true) => following.next = Some(next.clone()),
@@ -309,6 +326,7 @@ mod tests {
         let c = PullCursor {
             added_after: Some("2026-01-01T00:00:00.000001Z".into()),
             next: Some("tok".into()),
+            last: Some("2026-01-01T00:00:01.000001Z".into()),
         };
         let text = serde_json::to_string(&c).unwrap();
         assert_eq!(PullCursor::parse(Some(&text)), c);

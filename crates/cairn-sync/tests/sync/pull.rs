@@ -45,6 +45,7 @@ fn end_cursor(last: &RemoteObject) -> PullCursor {
     PullCursor {
         added_after: Some(Timestamp::format_micros(last.date_added)),
         next: None,
+        last: Some(Timestamp::format_micros(last.date_added)),
     }
 }
 

@@ -142,6 +142,9 @@ pub struct SyncArgs {
     /// Print the round reports as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Seconds one request to a peer may take (slow servers answer a first page late).
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
 }
 
 fn secrets(data_dir: &Path) -> anyhow::Result<SecretBox> {
@@ -494,6 +497,10 @@ pub async fn sync(data_dir: &Path, a: SyncArgs) -> anyhow::Result<ExitCode> {
         Arc::new(secrets(data_dir)?),
         EngineConfig {
             page_size: a.page_size.max(1),
+            client: cairn_sync::client::ClientConfig {
+                timeout: std::time::Duration::from_secs(a.timeout.max(1)),
+                ..Default::default()
+            },
             ..EngineConfig::default()
         },
     ));
