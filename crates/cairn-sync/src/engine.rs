@@ -315,7 +315,8 @@ impl Engine {
         let jitter = rand::rng().random_range(0..=half.as_millis().max(1) as u64);
         let d = half + Duration::from_millis(jitter);
         match retry_after {
-            Some(r) if r > d => r.min(self.config.max_backoff.max(r)),
+            // The remote's wish wins, even past the cap.
+            Some(r) if r > d => r,
             _ => d,
         }
     }

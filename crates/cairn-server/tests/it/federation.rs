@@ -820,6 +820,7 @@ async fn peers_and_subscriptions_over_the_api() {
     .await;
     assert_eq!(s, 201, "{v}");
     let id = v["subscription"]["id"].as_str().unwrap().to_string();
+    let subs_before = store.list_subscriptions().await.unwrap().len();
     let missing = json!({"direction": "pull", "local_collection": shared, "remote": Uuid::new_v4().to_string()});
     let (s, v) = api(
         &w,
@@ -840,8 +841,11 @@ async fn peers_and_subscriptions_over_the_api() {
     )
     .await;
     assert_eq!(s, 422);
-    let n_subs = store.list_subscriptions().await.unwrap().len();
-    assert!(n_subs >= 1);
+    assert_eq!(
+        store.list_subscriptions().await.unwrap().len(),
+        subs_before,
+        "refused subscriptions change nothing"
+    );
     let (s, v) = api(
         &w,
         "admin",
