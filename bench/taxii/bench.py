@@ -546,6 +546,9 @@ def main() -> int:
                     "collection through these sizes (`cairn import` of generated JSON Lines while the server runs) and measure "
                     "match[id] through TAXII at each size")
     ap.add_argument("--warmup", type=int, default=50, help="uncounted lookups per node before --lookup-scale measures (default 50)")
+    ap.add_argument("--phases", default="ingest,lookup,read",
+                    help="comma-separated phases to run for every server (default ingest,lookup,read; ingest always runs): "
+                    "`--phases ingest --sizes 100000 --budget 1500` compares ingest alone where medallion's read cannot finish")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
     if args.lookup_scale:
@@ -557,10 +560,13 @@ def main() -> int:
             if not args.keep:
                 shutil.rmtree(work, ignore_errors=True)
 
+    phases = {p.strip() for p in args.phases.split(",") if p.strip()} | {"ingest"}
+    if phases - {"ingest", "lookup", "read"}:
+        ap.error(f"unknown phases: {sorted(phases - {'ingest', 'lookup', 'read'})}")
     sizes = [int(s) for s in args.sizes.split(",")]
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     work = pathlib.Path(tempfile.mkdtemp(prefix="cairn-bench-"))
-    results: dict = {"sizes": sizes, "servers": servers, "envelope": args.envelope, "lookups": args.lookups, "budget": args.budget,
+    results: dict = {"phases": sorted(phases), "sizes": sizes, "servers": servers, "envelope": args.envelope, "lookups": args.lookups, "budget": args.budget,
                      "json": JSON_PARSER, "cairn_max_page_size": args.cairn_max_page_size, "load_start": os.getloadavg(), "rows": {}}
     print(f"# work dir {work}", file=sys.stderr)
     medallion_rate = None  # (n, seconds) of its last completed ingest, to predict the next
@@ -610,12 +616,14 @@ def main() -> int:
                     if name == "medallion":
                         medallion_rate = (n, time.perf_counter() - t0)
                     # Lookups before the full read: a read abandoned at the budget keeps a peer busy.
-                    row["p50"], row["p99"], row["lookups"] = lookups(peer, lookup_ids, until())
-                    try:
-                        row["read"], row["page"], first = full_read(peer, stored, args.page_limit, until())
-                    except Overrun as e:
-                        row["read"], row["read_partial"] = e.value, str(e)
-                    if name == "cairn" and (args.static_url or args.static_bin):
+                    if "lookup" in phases:
+                        row["p50"], row["p99"], row["lookups"] = lookups(peer, lookup_ids, until())
+                    if "read" in phases:
+                        try:
+                            row["read"], row["page"], first = full_read(peer, stored, args.page_limit, until())
+                        except Overrun as e:
+                            row["read"], row["read_partial"] = e.value, str(e)
+                    if name == "cairn" and "read" in phases and (args.static_url or args.static_bin):
                         pages = max(20, -(-n // max(1, row["page"])))
                         if args.static_bin:
                             row["static"], per = static_limit_same_stack(first, args.static_bin, pages)

@@ -8,6 +8,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
+use crate::writer::wq_err;
 use crate::{SqliteStore, db_err, parse_uuid};
 
 fn json_err(e: serde_json::Error) -> StoreError {
@@ -385,21 +386,17 @@ pub(crate) async fn apply_progress(
     tx: &mut sqlx::SqliteConnection,
     p: &SyncProgress,
 ) -> Result<()> {
-    let done = sqlx::query(
-        "UPDATE sync_state SET cursor = coalesce(?1, cursor), transferred = transferred + ?2, \
-         duplicates = duplicates + ?3, refused_by_policy = refused_by_policy + ?4, \
-         rejected = rejected + ?5, skipped = skipped + ?6 WHERE subscription = ?7",
-    )
-    .bind(&p.cursor)
-    .bind(p.transferred as i64)
-    .bind(p.duplicates as i64)
-    .bind(p.refused_by_policy as i64)
-    .bind(p.rejected as i64)
-    .bind(p.skipped as i64)
-    .bind(p.subscription.to_string())
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
+    let done = sqlx::query(APPLY_PROGRESS)
+        .bind(&p.cursor)
+        .bind(p.transferred as i64)
+        .bind(p.duplicates as i64)
+        .bind(p.refused_by_policy as i64)
+        .bind(p.rejected as i64)
+        .bind(p.skipped as i64)
+        .bind(p.subscription.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound(format!(
             "subscription {}",
@@ -409,15 +406,46 @@ pub(crate) async fn apply_progress(
     Ok(())
 }
 
+/// [`apply_progress`] on the rusqlite writer ([`crate::writer`]).
+pub(crate) fn apply_progress_rq(tx: &rusqlite::Connection, p: &SyncProgress) -> Result<()> {
+    let done = tx
+        .prepare_cached(APPLY_PROGRESS)
+        .and_then(|mut st| {
+            st.execute(rusqlite::params![
+                p.cursor,
+                p.transferred as i64,
+                p.duplicates as i64,
+                p.refused_by_policy as i64,
+                p.rejected as i64,
+                p.skipped as i64,
+                p.subscription.to_string()
+            ])
+        })
+        .map_err(wq_err)?;
+    if done == 0 {
+        return Err(StoreError::NotFound(format!(
+            "subscription {}",
+            p.subscription
+        )));
+    }
+    Ok(())
+}
+
+const APPLY_PROGRESS: &str = "UPDATE sync_state SET cursor = coalesce(?1, cursor), transferred = transferred + ?2, \
+     duplicates = duplicates + ?3, refused_by_policy = refused_by_policy + ?4, \
+     rejected = rejected + ?5, skipped = skipped + ?6 WHERE subscription = ?7";
+
 /// Record where the stored (or already present) versions of an add request came from.
 /// `stored` holds, per success, the request index of its version and its version key.
-pub(crate) async fn record_origin(
-    tx: &mut sqlx::SqliteConnection,
+pub(crate) fn record_origin(
+    tx: &rusqlite::Connection,
     seq: i64,
     origin: &Origin,
     stored: &[(usize, &str, &str)],
     now: i64,
 ) -> Result<()> {
+    let org = origin.org.to_string();
+    let peer = origin.peer.map(|p| p.to_string());
     for chunk in stored.chunks(100) {
         let mut sql = String::from(
             "INSERT OR IGNORE INTO provenance (coll, id, version_key, origin_org, peer, \
@@ -429,19 +457,23 @@ pub(crate) async fn record_origin(
             }
             sql.push_str("(?,?,?,?,?,?,?,?)");
         }
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut st = tx.prepare_cached(&sql).map_err(wq_err)?;
+        let mut n = 0;
+        let mut bind = |v: &dyn rusqlite::ToSql| -> Result<()> {
+            n += 1;
+            st.raw_bind_parameter(n, v).map_err(wq_err)
+        };
         for (i, id, key) in chunk {
-            q = q
-                .bind(seq)
-                .bind(*id)
-                .bind(*key)
-                .bind(origin.org.to_string())
-                .bind(origin.peer.map(|p| p.to_string()))
-                .bind(origin.remote_collection.as_deref())
-                .bind(origin.remote_date_added.get(*i).copied().flatten())
-                .bind(now);
+            bind(&seq)?;
+            bind(id)?;
+            bind(key)?;
+            bind(&org)?;
+            bind(&peer)?;
+            bind(&origin.remote_collection)?;
+            bind(&origin.remote_date_added.get(*i).copied().flatten())?;
+            bind(&now)?;
         }
-        q.execute(&mut *tx).await.map_err(db_err)?;
+        st.raw_execute().map_err(wq_err)?;
     }
     Ok(())
 }

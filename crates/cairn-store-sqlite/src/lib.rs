@@ -3,11 +3,13 @@
 //! [`SqliteStore`] keeps everything in one SQLite file (WAL journal, `synchronous=NORMAL`, foreign
 //! keys on, a busy timeout so that several processes — the server and the CLI — can write the same
 //! file at once). The schema lives in `migrations/` and is embedded with `sqlx::migrate!`. Each
-//! store has one writer connection (write transactions are `BEGIN IMMEDIATE`, queued on a mutex
-//! within the process and on SQLite's lock across processes) and a small pool of read-only
-//! connections. Every connection reads the database file through a memory map (`mmap_size`),
-//! and a background task of each store checkpoints the WAL (see `checkpointer`), so a commit
-//! never waits for a checkpoint; SQLite's own autocheckpoint stays as a bound behind it.
+//! store has two writer connections, sqlx for administration and rusqlite for object versions
+//! (`writer`), behind one write lock: write transactions are `BEGIN IMMEDIATE`, queued on a mutex
+//! within the process and on SQLite's lock across processes. A small pool of read-only
+//! connections serves the rest. New files use 16 KiB pages (`PAGE_SIZE`). Every connection reads
+//! the database file through a memory map (`mmap_size`), and a background task of each store
+//! checkpoints the WAL (see `checkpointer`), so a commit never waits for a checkpoint; SQLite's
+//! own autocheckpoint stays as a bound behind it.
 //!
 //! Object versions are rows of the `versions` table, unique by (collection, id, version_key) (kept
 //! by `add_objects`; the id index holds only the last 12 characters of ids) and by (collection,
@@ -17,7 +19,8 @@
 //! selection ("latest spec version, last version") is thus a range scan of a partial index, and
 //! a page cursor is a seek on date_added; unusual filter combinations fall back to correlated
 //! subqueries. Object pages are read through rusqlite connections that copy each value once
-//! (`readers`); everything else goes through sqlx.
+//! (`readers`), and object versions are added through a rusqlite writer that binds values in
+//! place (`writer`); everything else goes through sqlx.
 //!
 //! Durability: a write is acknowledged once its transaction has committed to the WAL file, which
 //! with `synchronous=NORMAL` is a `write()` into the operating system's page cache, not an `fsync`
@@ -37,6 +40,7 @@ mod federation;
 mod objects;
 mod readers;
 mod sharing;
+mod writer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -73,6 +77,9 @@ const ROW_BUFFER: usize = 2048;
 /// `read()` calls into its own page cache (SQLite's `mmap_size`; writes still go through the WAL).
 pub(crate) const MMAP_BYTES: &str = "1073741824";
 
+/// Page size of a new database file (an existing file keeps its own).
+const PAGE_SIZE: u32 = 16384;
+
 /// How often the background checkpointer looks at this store's writes.
 const CHECKPOINT_TICK: Duration = Duration::from_millis(250);
 
@@ -81,10 +88,11 @@ const CHECKPOINT_TICK: Duration = Duration::from_millis(250);
 /// after it is used to copy it).
 const CHECKPOINT_BUSY_EVERY: Duration = Duration::from_secs(2);
 
-/// WAL pages (4 KiB) past which a committing writer checkpoints by itself (SQLite's
-/// `wal_autocheckpoint`): only a safety net for when the background checkpointer falls behind
-/// (it normally starts the WAL over well before this).
-const AUTOCHECKPOINT_PAGES: &str = "32768";
+/// WAL pages past which a committing writer checkpoints by itself (SQLite's
+/// `wal_autocheckpoint`; 128 MiB of [`PAGE_SIZE`] pages, 32 MiB for older files of 4 KiB pages):
+/// only a safety net for when the background checkpointer falls behind (it normally starts the
+/// WAL over well before this).
+pub(crate) const AUTOCHECKPOINT_PAGES: &str = "8192";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -94,8 +102,10 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// The readers of object pages (rusqlite, see [`readers`]).
     readers: readers::Readers,
-    /// The one writer connection of this process: its page cache stays warm across writes.
+    /// The sqlx writer connection of this process: its page cache stays warm across writes.
     writer: SqlitePool,
+    /// The writer of object versions (rusqlite, see [`writer`]); the same write lock as `writer`.
+    versions_writer: writer::Writer,
     path: PathBuf,
     /// Serializes write transactions of this process (other processes wait on SQLite's lock).
     write_lock: Arc<tokio::sync::Mutex<()>>,
@@ -206,6 +216,7 @@ impl SqliteStore {
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
+            .page_size(PAGE_SIZE)
             .journal_mode(SqliteJournalMode::Wal)
             // Survives kill -9 of the process; see the crate docs for power loss.
             .synchronous(SqliteSynchronous::Normal)
@@ -229,6 +240,7 @@ impl SqliteStore {
         MIGRATOR.run(&writer).await.map_err(|e| {
             StoreError::Backend(format!("migrating {} failed: {e}", path.display()))
         })?;
+        let versions_writer = writer::Writer::open(path)?;
         let checkpoint_conn = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -258,6 +270,7 @@ impl SqliteStore {
             pool,
             readers: readers::Readers::new(path),
             writer,
+            versions_writer,
             path: path.to_path_buf(),
             write_lock,
             colls: RwLock::new(HashMap::new()),
@@ -283,6 +296,10 @@ impl SqliteStore {
         self.checkpoint_conn.close().await;
         self.readers.close();
         self.pool.close().await;
+        {
+            let _writers_wait = self.write_lock.lock().await;
+            self.versions_writer.close();
+        }
         self.writer.close().await;
     }
 
@@ -308,6 +325,18 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         Ok((guard, tx))
+    }
+
+    /// Run `f` in one write transaction on the rusqlite writer ([`writer`]), queued behind this
+    /// process's other writers like [`SqliteStore::begin_write`].
+    pub(crate) async fn write_rq<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let _guard = self.write_lock.lock().await;
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.versions_writer.transaction(f).await
     }
 
     /// The compact key and API root of a collection.

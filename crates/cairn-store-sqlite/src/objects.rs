@@ -8,10 +8,10 @@ use cairn_store::{
     ReadFilter, Record, Result, Status, StatusDetail, StoreError, Tlp, VersionFilter,
 };
 use rusqlite::types::Value;
-use sqlx::Row;
 
 use crate::readers::rq_err;
-use crate::{SqliteStore, db_err, now_micros};
+use crate::writer::wq_err;
+use crate::{SqliteStore, now_micros};
 
 /// Rows per multi-row INSERT statement (18 parameters each).
 const INSERT_CHUNK: usize = 200;
@@ -63,50 +63,58 @@ fn compute_flags(rows: &mut [VRow]) {
     }
 }
 
-fn vrow_from(r: &sqlx::sqlite::SqliteRow) -> VRow {
-    let stored = [
-        r.get("latest_spec"),
-        r.get("dflt_first"),
-        r.get("dflt_last"),
-    ];
-    VRow {
-        rid: Some(r.get("rid")),
-        spec_version: r.get("spec_version"),
-        spec_rank: r.get("spec_rank"),
-        version: r.get("version"),
-        version_key: r.get("version_key"),
-        timeless: r.get("timeless"),
+fn vrow_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<VRow> {
+    let stored = [r.get(7)?, r.get(8)?, r.get(9)?];
+    Ok(VRow {
+        rid: Some(r.get(0)?),
+        spec_version: r.get(2)?,
+        spec_rank: r.get(3)?,
+        version: r.get(4)?,
+        version_key: r.get(5)?,
+        timeless: r.get(6)?,
         stored: Some(stored),
         flags: stored,
         new: None,
-    }
+    })
 }
 
 const VROW_COLS: &str = "rid, id, spec_version, spec_rank, version, version_key, timeless, \
                          latest_spec, dflt_first, dflt_last";
 
 /// Write changed flags of existing rows.
-async fn update_flags(
-    conn: &mut sqlx::SqliteConnection,
-    rows: impl Iterator<Item = &VRow>,
+fn update_flags<'a>(
+    conn: &rusqlite::Connection,
+    rows: impl Iterator<Item = &'a VRow>,
 ) -> Result<()> {
     for r in rows {
         if let (Some(rid), Some(stored)) = (r.rid, r.stored)
             && stored != r.flags
         {
-            sqlx::query(
-                "UPDATE versions SET latest_spec = ?, dflt_first = ?, dflt_last = ? WHERE rid = ?",
+            conn.prepare_cached(
+                "UPDATE versions SET latest_spec = ?1, dflt_first = ?2, dflt_last = ?3 WHERE rid = ?4",
             )
-            .bind(r.flags[0])
-            .bind(r.flags[1])
-            .bind(r.flags[2])
-            .bind(rid)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
+            .and_then(|mut st| st.execute((r.flags[0], r.flags[1], r.flags[2], rid)))
+            .map_err(wq_err)?;
         }
     }
     Ok(())
+}
+
+/// The multi-row INSERT of `rows` versions.
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::with_capacity(256 + rows * 40);
+    sql.push_str(
+        "INSERT INTO versions (coll, id, type, spec_version, spec_rank, version, \
+         version_key, timeless, date_added, latest_spec, dflt_first, dflt_last, body, \
+         tlp, floor, creator, recipients, granular) VALUES ",
+    );
+    for k in 0..rows {
+        if k > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    }
+    sql
 }
 
 pub(crate) async fn add_objects(s: &SqliteStore, req: AddRequest) -> Result<Status> {
@@ -117,15 +125,17 @@ pub(crate) async fn add_objects(s: &SqliteStore, req: AddRequest) -> Result<Stat
             req.collection, req.api_root
         )));
     }
-    let (_guard, mut tx) = s.begin_write().await?;
+    s.write_rq(move |tx| add_in(tx, seq, &req)).await
+}
 
-    let status_taken = sqlx::query("SELECT 1 FROM statuses WHERE api_root = ? AND id = ?")
-        .bind(req.api_root.clone())
-        .bind(req.status_id.to_string())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    if status_taken.is_some() {
+/// The add request's transaction (see [`crate::writer`]).
+fn add_in(tx: &rusqlite::Connection, seq: i64, req: &AddRequest) -> Result<Status> {
+    let status_id = req.status_id.to_string();
+    let status_taken = tx
+        .prepare_cached("SELECT 1 FROM statuses WHERE api_root = ?1 AND id = ?2")
+        .and_then(|mut st| st.exists((req.api_root.as_str(), status_id.as_str())))
+        .map_err(wq_err)?;
+    if status_taken {
         return Err(StoreError::Conflict(format!("status {}", req.status_id)));
     }
 
@@ -137,30 +147,37 @@ pub(crate) async fn add_objects(s: &SqliteStore, req: AddRequest) -> Result<Stat
         .map(|v| v.id.as_str())
         .filter(|id| seen.insert(*id))
         .collect();
-    let ids_json = serde_json::to_string(&ids).map_err(|e| StoreError::Backend(e.to_string()))?;
-    let mut objects: HashMap<String, Vec<VRow>> = HashMap::with_capacity(ids.len());
+    let mut objects: HashMap<&str, Vec<VRow>> = HashMap::with_capacity(ids.len());
     if !ids.is_empty() {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {VROW_COLS} FROM versions INDEXED BY versions_by_id \
-             WHERE coll = ?1 AND substr(id, -12) IN (SELECT substr(value, -12) FROM json_each(?2)) \
-             AND id IN (SELECT value FROM json_each(?2))"
-        )))
-        .bind(seq)
-        .bind(ids_json)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        for r in &rows {
-            objects.entry(r.get("id")).or_default().push(vrow_from(r));
+        let ids_json =
+            serde_json::to_string(&ids).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let mut st = tx
+            .prepare_cached(
+                &format!(
+                "SELECT {VROW_COLS} FROM versions INDEXED BY versions_by_id WHERE coll = ?1 AND substr(id, -12) IN (SELECT substr(value, -12) FROM json_each(?2)) \
+                 AND id IN (SELECT value FROM json_each(?2))"
+            ))
+            .map_err(wq_err)?;
+        let mut rows = st.query((seq, ids_json.as_str())).map_err(wq_err)?;
+        while let Some(r) = rows.next().map_err(wq_err)? {
+            let id = r
+                .get_ref(1)
+                .map_err(wq_err)?
+                .as_str()
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            // The id as the request spells it (the row's is the same text).
+            let Some(key) = seen.get(id) else { continue };
+            objects
+                .entry(key)
+                .or_default()
+                .push(vrow_from(r).map_err(wq_err)?);
         }
     }
 
-    let last: i64 = sqlx::query("SELECT last_date_added FROM collections WHERE seq = ?")
-        .bind(seq)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .get(0);
+    let last: i64 = tx
+        .prepare_cached("SELECT last_date_added FROM collections WHERE seq = ?1")
+        .and_then(|mut st| st.query_row([seq], |r| r.get(0)))
+        .map_err(wq_err)?;
     let start = now_micros().max(last + 1);
     let mut next = start;
 
@@ -185,7 +202,7 @@ pub(crate) async fn add_objects(s: &SqliteStore, req: AddRequest) -> Result<Stat
             });
             continue;
         }
-        let rows = objects.entry(nv.id.clone()).or_default();
+        let rows = objects.entry(nv.id.as_str()).or_default();
         let (version, version_key, timeless) = match &nv.version {
             None => {
                 if let Some(r) = rows.iter().find(|r| r.timeless) {
@@ -260,7 +277,7 @@ pub(crate) async fn add_objects(s: &SqliteStore, req: AddRequest) -> Result<Stat
     }
     for id in &touched {
         let rows = &objects[*id];
-        update_flags(&mut tx, rows.iter()).await?;
+        update_flags(tx, rows.iter())?;
         for r in rows {
             if let Some((i, da)) = r.new {
                 inserts.push((r, i, da));
@@ -270,44 +287,37 @@ pub(crate) async fn add_objects(s: &SqliteStore, req: AddRequest) -> Result<Stat
     inserts.sort_by_key(|(_, _, da)| *da);
 
     for chunk in inserts.chunks(INSERT_CHUNK) {
-        let mut sql = String::with_capacity(64 + chunk.len() * 48);
-        sql.push_str(
-            "INSERT INTO versions (coll, id, type, spec_version, spec_rank, version, \
-             version_key, timeless, date_added, latest_spec, dflt_first, dflt_last, body, \
-             tlp, floor, creator, recipients, granular) VALUES ",
-        );
-        for k in 0..chunk.len() {
-            if k > 0 {
-                sql.push(',');
-            }
-            sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-        }
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut st = tx
+            .prepare_cached(&insert_sql(chunk.len()))
+            .map_err(wq_err)?;
+        let mut p = 0;
+        let mut bind = |v: &dyn rusqlite::ToSql| -> Result<()> {
+            p += 1;
+            st.raw_bind_parameter(p, v).map_err(wq_err)
+        };
         for (r, i, da) in chunk {
             let nv = &req.versions[*i];
-            q = q
-                .bind(seq)
-                .bind(nv.id.as_str())
-                .bind(nv.type_.as_str())
-                .bind(nv.spec_version.as_str())
-                .bind(r.spec_rank)
-                .bind(r.version.as_str())
-                .bind(r.version_key.as_str())
-                .bind(r.timeless)
-                .bind(*da)
-                .bind(r.flags[0])
-                .bind(r.flags[1])
-                .bind(r.flags[2])
-                .bind(nv.body.as_str());
             let (tlp, floor, creator, recipients, granular) = label_columns(&nv.labels)?;
-            q = q
-                .bind(tlp)
-                .bind(floor)
-                .bind(creator)
-                .bind(recipients)
-                .bind(granular);
+            bind(&seq)?;
+            bind(&nv.id.as_str())?;
+            bind(&nv.type_.as_str())?;
+            bind(&nv.spec_version.as_str())?;
+            bind(&r.spec_rank)?;
+            bind(&r.version.as_str())?;
+            bind(&r.version_key.as_str())?;
+            bind(&r.timeless)?;
+            bind(da)?;
+            bind(&r.flags[0])?;
+            bind(&r.flags[1])?;
+            bind(&r.flags[2])?;
+            bind(&nv.body.as_str())?;
+            bind(&tlp)?;
+            bind(&floor)?;
+            bind(&creator)?;
+            bind(&recipients)?;
+            bind(&granular)?;
         }
-        q.execute(&mut *tx).await.map_err(db_err)?;
+        st.raw_execute().map_err(wq_err)?;
     }
 
     for (_, i, _) in &inserts {
@@ -315,25 +325,19 @@ pub(crate) async fn add_objects(s: &SqliteStore, req: AddRequest) -> Result<Stat
         if let Some(meaning) = &nv.marking {
             let text =
                 serde_json::to_string(meaning).map_err(|e| StoreError::Backend(e.to_string()))?;
-            sqlx::query(
-                "INSERT INTO markings (id, meaning) VALUES (?, ?) \
+            tx.prepare_cached(
+                "INSERT INTO markings (id, meaning) VALUES (?1, ?2) \
                  ON CONFLICT (id) DO UPDATE SET meaning = excluded.meaning",
             )
-            .bind(nv.id.as_str())
-            .bind(text)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .and_then(|mut st| st.execute((nv.id.as_str(), text)))
+            .map_err(wq_err)?;
         }
     }
 
     if next != start {
-        sqlx::query("UPDATE collections SET last_date_added = ? WHERE seq = ?")
-            .bind(next - 1)
-            .bind(seq)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        tx.prepare_cached("UPDATE collections SET last_date_added = ?1 WHERE seq = ?2")
+            .and_then(|mut st| st.execute((next - 1, seq)))
+            .map_err(wq_err)?;
     }
 
     let status = Status {
@@ -348,30 +352,31 @@ pub(crate) async fn add_objects(s: &SqliteStore, req: AddRequest) -> Result<Stat
         owner: req.owner,
     };
     if let Some(a) = &req.audit {
-        crate::sharing::append_audit_in(&mut tx, std::slice::from_ref(a)).await?;
+        crate::sharing::append_audit_rq(tx, std::slice::from_ref(a))?;
     }
     if let Some(origin) = &req.origin {
         let rows: Vec<(usize, &str, &str)> = stored
             .iter()
             .map(|(i, id, k)| (*i, *id, k.as_str()))
             .collect();
-        crate::federation::record_origin(&mut tx, seq, origin, &rows, now_micros()).await?;
+        crate::federation::record_origin(tx, seq, origin, &rows, now_micros())?;
     }
     if let Some(progress) = &req.sync {
         let p =
             crate::federation::count_outcome(progress, &status.successes, status.failures.len());
-        crate::federation::apply_progress(&mut tx, &p).await?;
+        crate::federation::apply_progress_rq(tx, &p)?;
     }
     let body = serde_json::to_string(&status).map_err(|e| StoreError::Backend(e.to_string()))?;
-    sqlx::query("INSERT INTO statuses (api_root, id, body, owner) VALUES (?, ?, ?, ?)")
-        .bind(req.api_root.clone())
-        .bind(req.status_id.to_string())
-        .bind(body)
-        .bind(req.owner.map(|u| u.to_string()))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
+    tx.prepare_cached("INSERT INTO statuses (api_root, id, body, owner) VALUES (?1, ?2, ?3, ?4)")
+        .and_then(|mut st| {
+            st.execute((
+                req.api_root.as_str(),
+                status_id.as_str(),
+                body,
+                req.owner.map(|u| u.to_string()),
+            ))
+        })
+        .map_err(wq_err)?;
     Ok(status)
 }
 
@@ -667,7 +672,7 @@ pub(crate) async fn query_plan(s: &SqliteStore, q: &ObjectQuery) -> Result<Vec<S
 /// timestamps; `add_objects` refuses versions that do. (Pages were once packed into one text
 /// value with them as separators; the check stays so that what is stored keeps that property.)
 fn packable(text: &str) -> bool {
-    !text.contains(['\u{1f}', '\u{1e}'])
+    memchr::memchr2(0x1e, 0x1f, text.as_bytes()).is_none()
 }
 
 pub(crate) async fn query(s: &SqliteStore, q: &ObjectQuery) -> Result<Page> {
@@ -731,17 +736,22 @@ fn record_from(r: &rusqlite::Row<'_>, with_bodies: bool) -> rusqlite::Result<Rec
 
 pub(crate) async fn delete_versions(s: &SqliteStore, d: &DeleteSpec) -> Result<u64> {
     let (seq, _) = s.coll(d.collection).await?;
-    let (_guard, mut tx) = s.begin_write().await?;
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {VROW_COLS} FROM versions WHERE coll = ?1 AND substr(id, -12) = substr(?2, -12) \
-         AND id = ?2"
-    )))
-    .bind(seq)
-    .bind(d.object_id.clone())
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    let rows: Vec<VRow> = rows.iter().map(vrow_from).collect();
+    let d = d.clone();
+    s.write_rq(move |tx| delete_in(tx, seq, &d)).await
+}
+
+/// The delete's transaction (see [`crate::writer`]).
+fn delete_in(tx: &rusqlite::Connection, seq: i64, d: &DeleteSpec) -> Result<u64> {
+    let rows: Vec<VRow> = tx
+        .prepare_cached(&format!(
+            "SELECT {VROW_COLS} FROM versions WHERE coll = ?1 AND substr(id, -12) = substr(?2, -12) \
+             AND id = ?2"
+        ))
+        .and_then(|mut st| {
+            st.query_map((seq, d.object_id.as_str()), vrow_from)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(wq_err)?;
     let eligible: Vec<&VRow> = rows
         .iter()
         .filter(|r| d.spec_versions.is_empty() || d.spec_versions.contains(&r.spec_version))
@@ -764,30 +774,26 @@ pub(crate) async fn delete_versions(s: &SqliteStore, d: &DeleteSpec) -> Result<u
         return Ok(0);
     }
     let json = serde_json::to_string(&doomed).map_err(|e| StoreError::Backend(e.to_string()))?;
-    sqlx::query(
+    tx.prepare_cached(
         "DELETE FROM provenance WHERE (coll, id, version_key) IN \
-         (SELECT coll, id, version_key FROM versions WHERE rid IN (SELECT value FROM json_each(?)))",
+         (SELECT coll, id, version_key FROM versions WHERE rid IN (SELECT value FROM json_each(?1)))",
     )
-    .bind(json.clone())
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    let done = sqlx::query("DELETE FROM versions WHERE rid IN (SELECT value FROM json_each(?))")
-        .bind(json)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+    .and_then(|mut st| st.execute([json.as_str()]))
+    .map_err(wq_err)?;
+    let done = tx
+        .prepare_cached("DELETE FROM versions WHERE rid IN (SELECT value FROM json_each(?1))")
+        .and_then(|mut st| st.execute([json.as_str()]))
+        .map_err(wq_err)?;
     let mut remaining: Vec<VRow> = rows
         .into_iter()
         .filter(|r| !r.rid.is_some_and(|rid| doomed.contains(&rid)))
         .collect();
     compute_flags(&mut remaining);
-    update_flags(&mut tx, remaining.iter()).await?;
+    update_flags(tx, remaining.iter())?;
     if let Some(a) = &d.audit {
-        crate::sharing::append_audit_in(&mut tx, std::slice::from_ref(a)).await?;
+        crate::sharing::append_audit_rq(tx, std::slice::from_ref(a))?;
     }
-    tx.commit().await.map_err(db_err)?;
-    Ok(done.rows_affected())
+    Ok(done as u64)
 }
 
 #[cfg(test)]

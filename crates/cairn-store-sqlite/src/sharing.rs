@@ -11,6 +11,7 @@ use cairn_store::{
 use sqlx::Row;
 use uuid::Uuid;
 
+use crate::writer::wq_err;
 use crate::{SqliteStore, db_err, exists, parse_uuid};
 
 pub(crate) async fn set_grant(s: &SqliteStore, grant: &Grant) -> Result<()> {
@@ -312,6 +313,11 @@ pub(crate) async fn markings(
 }
 
 /// Append `entries` to the chain inside the caller's write transaction.
+/// The last entry of the audit chain.
+const AUDIT_LAST: &str = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+const AUDIT_INSERT: &str = "INSERT INTO audit (seq, time, actor, action, object, detail, prev, hash) \
+                            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
 pub(crate) async fn append_audit_in(
     tx: &mut sqlx::SqliteConnection,
     entries: &[NewAuditEntry],
@@ -319,7 +325,7 @@ pub(crate) async fn append_audit_in(
     if entries.is_empty() {
         return Ok(());
     }
-    let last = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+    let last = sqlx::query(AUDIT_LAST)
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -330,21 +336,51 @@ pub(crate) async fn append_audit_in(
     for e in audit::chain(seq, &hash, entries) {
         let detail = serde_json::to_string(&e.entry.detail)
             .map_err(|x| StoreError::Backend(x.to_string()))?;
-        sqlx::query(
-            "INSERT INTO audit (seq, time, actor, action, object, detail, prev, hash) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(e.seq)
-        .bind(e.entry.time)
-        .bind(e.entry.actor)
-        .bind(e.entry.action)
-        .bind(e.entry.object)
-        .bind(detail)
-        .bind(e.prev)
-        .bind(e.hash)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        sqlx::query(AUDIT_INSERT)
+            .bind(e.seq)
+            .bind(e.entry.time)
+            .bind(e.entry.actor)
+            .bind(e.entry.action)
+            .bind(e.entry.object)
+            .bind(detail)
+            .bind(e.prev)
+            .bind(e.hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// [`append_audit_in`] on the rusqlite writer ([`crate::writer`]).
+pub(crate) fn append_audit_rq(tx: &rusqlite::Connection, entries: &[NewAuditEntry]) -> Result<()> {
+    use rusqlite::OptionalExtension;
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let last = tx
+        .prepare_cached(AUDIT_LAST)
+        .and_then(|mut st| {
+            st.query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                .optional()
+        })
+        .map_err(wq_err)?;
+    let (seq, hash) = last.unwrap_or_else(|| (0, audit::GENESIS.to_string()));
+    for e in audit::chain_for_insert(seq, &hash, entries) {
+        tx.prepare_cached(AUDIT_INSERT)
+            .and_then(|mut st| {
+                st.execute(rusqlite::params![
+                    e.seq,
+                    e.entry.time,
+                    e.entry.actor,
+                    e.entry.action,
+                    e.entry.object,
+                    e.detail,
+                    e.prev,
+                    e.hash
+                ])
+            })
+            .map_err(wq_err)?;
     }
     Ok(())
 }

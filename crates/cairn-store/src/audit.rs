@@ -66,11 +66,21 @@ pub struct AuditEntry {
 /// detail). `serde_json` writes object keys in insertion order, so the detail is hashed as
 /// stored; the store keeps it as this exact text.
 pub fn entry_hash(prev: &str, seq: i64, e: &NewAuditEntry) -> String {
-    let content = serde_json::json!([seq, e.time, e.actor, e.action, e.object, e.detail]);
+    entry_hash_text(prev, seq, e, &e.detail.to_string())
+}
+
+/// [`entry_hash`] with the detail already written as JSON text (`e.detail.to_string()`).
+fn entry_hash_text(prev: &str, seq: i64, e: &NewAuditEntry, detail: &str) -> String {
+    // The same bytes as `json!([seq, time, actor, action, object, detail]).to_string()`.
+    let head = serde_json::to_string(&(seq, e.time, &e.actor, &e.action, &e.object))
+        .expect("numbers and strings serialize");
     let mut h = Sha256::new();
     h.update(prev.as_bytes());
     h.update(b"\n");
-    h.update(content.to_string().as_bytes());
+    h.update(&head.as_bytes()[..head.len() - 1]);
+    h.update(b",");
+    h.update(detail.as_bytes());
+    h.update(b"]");
     let digest = h.finalize();
     let mut s = String::with_capacity(64);
     for b in digest {
@@ -82,18 +92,48 @@ pub fn entry_hash(prev: &str, seq: i64, e: &NewAuditEntry) -> String {
 /// Chain `entries` after an entry with `last_seq` and `last_hash` (0 and [`GENESIS`] for an
 /// empty log).
 pub fn chain(last_seq: i64, last_hash: &str, entries: &[NewAuditEntry]) -> Vec<AuditEntry> {
+    chain_for_insert(last_seq, last_hash, entries)
+        .into_iter()
+        .map(|c| AuditEntry {
+            seq: c.seq,
+            entry: c.entry.clone(),
+            prev: c.prev,
+            hash: c.hash,
+        })
+        .collect()
+}
+
+/// An entry chained for storing: its detail as the exact text that was hashed.
+#[derive(Debug)]
+pub struct ChainedEntry<'a> {
+    pub seq: i64,
+    pub entry: &'a NewAuditEntry,
+    /// `entry.detail` as JSON text (what the store keeps).
+    pub detail: String,
+    pub prev: String,
+    pub hash: String,
+}
+
+/// [`chain`] without copying the entries: each detail is written as JSON once, for the hash
+/// and for the store.
+pub fn chain_for_insert<'a>(
+    last_seq: i64,
+    last_hash: &str,
+    entries: &'a [NewAuditEntry],
+) -> Vec<ChainedEntry<'a>> {
     let mut prev = last_hash.to_string();
     let mut out = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
         let seq = last_seq + 1 + i as i64;
-        let hash = entry_hash(&prev, seq, e);
-        out.push(AuditEntry {
+        let detail = e.detail.to_string();
+        let hash = entry_hash_text(&prev, seq, e, &detail);
+        out.push(ChainedEntry {
             seq,
-            entry: e.clone(),
-            prev: prev.clone(),
-            hash: hash.clone(),
+            entry: e,
+            detail,
+            prev: std::mem::replace(&mut prev, hash.clone()),
+            hash,
         });
-        prev = hash;
     }
     out
 }
@@ -171,6 +211,24 @@ mod tests {
                 detail: json!({"ids": [format!("indicator--{i}")], "tlp": "amber"}),
             })
             .collect()
+    }
+
+    /// Hashes of existing logs stay valid: the hash is over the text the `json!` array of
+    /// (seq, time, actor, action, object, detail) writes, including unusual characters.
+    #[test]
+    fn the_hashed_text_is_the_json_array_of_the_fields() {
+        let mut e = entries();
+        e[1].object = None;
+        e[2].actor = "a \"quoted\" name\n\u{1}é".into();
+        e[3].detail = json!([]);
+        for (i, x) in e.iter().enumerate() {
+            let content = json!([i as i64 + 9, x.time, x.actor, x.action, x.object, x.detail]);
+            let mut h = Sha256::new();
+            h.update(b"prev\n");
+            h.update(content.to_string().as_bytes());
+            let want: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(entry_hash("prev", i as i64 + 9, x), want, "entry {i}");
+        }
     }
 
     #[test]
