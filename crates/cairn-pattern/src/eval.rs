@@ -311,16 +311,24 @@ fn od_props(v: &Value) -> [Option<&Value>; 4] {
     }
     let mut out = [None; 4];
     for (k, x) in m {
-        let i = match k.as_bytes() {
-            b"first_observed" => 0,
-            b"last_observed" => 1,
-            b"number_observed" => 2,
-            b"object_refs" => 3,
+        // The four names differ in length: the length picks the one to compare with.
+        let k = k.as_bytes();
+        let i = match k.len() {
+            14 if key_is(k, b"first_observed") => 0,
+            13 if key_is(k, b"last_observed") => 1,
+            15 if key_is(k, b"number_observed") => 2,
+            11 if key_is(k, b"object_refs") => 3,
             _ => continue,
         };
         out[i] = Some(x);
     }
     out
+}
+
+/// `k == name`, compared as a fixed-size array (a few word comparisons, no `memcmp` call).
+#[inline(always)]
+fn key_is<const N: usize>(k: &[u8], name: &[u8; N]) -> bool {
+    <&[u8; N]>::try_from(k).is_ok_and(|k| k == name)
 }
 
 /// `first_observed`, `last_observed`, `number_observed` and `object_refs` of an observed-data,

@@ -1,6 +1,8 @@
 //! RFC 3339 UTC timestamps as used by STIX (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`).
 
-/// Days from 1970-01-01 to the given civil date (proleptic Gregorian).
+/// Days from 1970-01-01 to the given civil date (proleptic Gregorian). The reading of the
+/// tests; [`days_since_epoch`] is the one used.
+#[cfg(test)]
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
@@ -11,6 +13,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+#[cfg(test)]
 fn days_in_month(y: i64, m: i64) -> i64 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -18,6 +21,26 @@ fn days_in_month(y: i64, m: i64) -> i64 {
         _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
         _ => 28,
     }
+}
+
+/// Days of the year before the first of each month (index 1 to 12), in a common year.
+const DAYS_BEFORE: [u32; 13] = [0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+
+/// Days in each month (index 1 to 12), February of a common year.
+const MONTH_DAYS: [u32; 13] = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/// Days from 0000-01-01 to 1970-01-01.
+const EPOCH_DAYS: i64 = 719_528;
+
+/// Days from 1970-01-01 to a date of a four-digit year (`m` 1 to 12, `d` valid for it).
+#[inline(always)]
+fn days_since_epoch(y: u32, m: u32, d: u32, leap: bool) -> i64 {
+    // Leap days of the years before `y` (year 0 is a leap year): ceil(y/4) - ceil(y/100) +
+    // ceil(y/400), written out (`div_ceil` costs a remainder more each).
+    #[allow(clippy::manual_div_ceil)]
+    let leaps = (y + 3) / 4 - (y + 99) / 100 + (y + 399) / 400;
+    let day_of_year = DAYS_BEFORE[m as usize] + u32::from(leap && m > 2) + d - 1;
+    i64::from(365 * y + leaps + day_of_year) - EPOCH_DAYS
 }
 
 /// Parse a STIX timestamp to nanoseconds since the Unix epoch. Fractions past nine digits
@@ -43,28 +66,32 @@ pub fn parse_timestamp(s: &str) -> Option<i128> {
     // A byte is a digit when, XOR '0', it is at most 9: neither it nor it plus 6 reaches 0x10.
     // (A carry out of a byte needs that byte at 0xFA or more, which is flagged itself; the
     // separators, checked above, never carry.)
-    let x0 = w0 ^ 0x3030_3030_3030_3030;
-    let x1 = w1 ^ 0x3030_3030_3030_3030;
-    let x2 = w2 ^ 0x3030_3030;
-    let not_digits = |x: u64, digits: u64| {
-        (x | x.wrapping_add(0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0 & digits != 0
-    };
-    if not_digits(x0, 0x00FF_FF00_FFFF_FFFF)
-        || not_digits(x1, 0xFFFF_00FF_FF00_FFFF)
-        || not_digits(x2, 0xFFFF_00FF)
-    {
+    const D0: u64 = 0x00FF_FF00_FFFF_FFFF;
+    const D1: u64 = 0xFFFF_00FF_FF00_FFFF;
+    const D2: u64 = 0xFFFF_0000;
+    let x0 = (w0 ^ 0x3030_3030_3030_3030) & D0;
+    let x1 = (w1 ^ 0x3030_3030_3030_3030) & D1;
+    let x2 = (w2 ^ 0x3030_3030) & D2;
+    let not_digits =
+        |x: u64| (x | x.wrapping_add(0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0 != 0;
+    if not_digits(x0) || not_digits(x1) || not_digits(x2) {
         return None;
     }
-    let d = |x: u64, at: u32| ((x >> (8 * at)) & 0xFF) as i64;
-    let y = d(x0, 0) * 1000 + d(x0, 1) * 100 + d(x0, 2) * 10 + d(x0, 3);
-    let mo = d(x0, 5) * 10 + d(x0, 6);
-    let dd = d(x1, 0) * 10 + d(x1, 1);
-    let h = d(x1, 3) * 10 + d(x1, 4);
-    let mi = d(x1, 6) * 10 + d(x1, 7);
-    let se = d(x2, 2) * 10 + d(x2, 3);
+    // Each byte ten times itself plus the next byte: a pair of digits becomes its value in
+    // the pair's first byte (at most 99, so no byte carries into the next).
+    let pairs = |x: u64| x.wrapping_mul(10).wrapping_add(x >> 8);
+    let (p0, p1, p2) = (pairs(x0), pairs(x1), pairs(x2));
+    let at = |p: u64, k: u32| ((p >> (8 * k)) & 0xFF) as u32;
+    let y = at(p0, 0) * 100 + at(p0, 2);
+    let mo = at(p0, 5);
+    let dd = at(p1, 0);
+    let h = at(p1, 3);
+    let mi = at(p1, 6);
+    let se = at(p2, 2);
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
     if !(1..=12).contains(&mo)
         || dd < 1
-        || dd > days_in_month(y, mo)
+        || dd > MONTH_DAYS[mo as usize] + u32::from(leap && mo == 2)
         || h > 23
         || mi > 59
         || se > 60
@@ -77,21 +104,23 @@ pub fn parse_timestamp(s: &str) -> Option<i128> {
         if rest[0] != b'.' || rest.len() < 2 {
             return None;
         }
-        let mut used = 0;
-        for &c in &rest[1..] {
+        // The first nine digits are read, the others only checked.
+        let digits = &rest[1..];
+        let used = digits.len().min(9);
+        for &c in &digits[..used] {
             let v = c.wrapping_sub(b'0');
             if v > 9 {
                 return None;
             }
-            if used < 9 {
-                frac = frac * 10 + i64::from(v);
-                used += 1;
-            }
+            frac = frac * 10 + i64::from(v);
+        }
+        if !digits[used..].iter().all(u8::is_ascii_digit) {
+            return None;
         }
         frac *= POW10[9 - used];
     }
-    let days = days_from_civil(y, mo, dd);
-    let secs = days * 86_400 + h * 3600 + mi * 60 + se;
+    let days = days_since_epoch(y, mo, dd, leap);
+    let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + se);
     Some(i128::from(secs) * 1_000_000_000 + i128::from(frac))
 }
 
@@ -189,6 +218,25 @@ mod tests {
             }
         }
         assert!(checked > 10_000);
+    }
+
+    /// The day count of every date of every four-digit year is the civil-calendar one.
+    #[test]
+    fn day_table_agrees_with_civil_days() {
+        for y in 0..=9999u32 {
+            let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+            for m in 1..=12u32 {
+                let len = super::MONTH_DAYS[m as usize] + u32::from(leap && m == 2);
+                assert_eq!(len as i64, super::days_in_month(i64::from(y), i64::from(m)));
+                for d in 1..=len {
+                    assert_eq!(
+                        super::days_since_epoch(y, m, d, leap),
+                        super::days_from_civil(i64::from(y), i64::from(m), i64::from(d)),
+                        "{y}-{m}-{d}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
