@@ -637,15 +637,32 @@ fn lit(p: &Program, i: usize) -> Lit<'_> {
     }
 }
 
+/// The comparison expression at `i` against the object `root` of type `ty`. A property test
+/// of another type is refused here, before any call (most objects are of another type).
+#[inline(always)]
 fn eval_cmp<'a, O: ObsView<'a>>(p: &Program, i: usize, ty: &str, root: &'a Value, obs: &O) -> bool {
+    match p.nodes[i] {
+        Node::Test { ty: t, .. } => p.bytes(t) == ty.as_bytes() && test(p, i, root, obs),
+        _ => eval_cmp_nary(p, i, ty, root, obs),
+    }
+}
+
+/// [`eval_cmp`] of an `AND` or `OR` node.
+fn eval_cmp_nary<'a, O: ObsView<'a>>(
+    p: &Program,
+    i: usize,
+    ty: &str,
+    root: &'a Value,
+    obs: &O,
+) -> bool {
     match p.nodes[i] {
         Node::CAnd { .. } => p.operands(i).all(|x| eval_cmp(p, x, ty, root, obs)),
         Node::COr { .. } => p.operands(i).any(|x| eval_cmp(p, x, ty, root, obs)),
-        Node::Test { ty: t, .. } => p.str(t) == ty && test(p, i, root, obs),
         _ => false,
     }
 }
 
+#[inline(never)]
 fn test<'a, O: ObsView<'a>>(p: &Program, i: usize, root: &'a Value, obs: &O) -> bool {
     let Node::Test {
         nsteps,
