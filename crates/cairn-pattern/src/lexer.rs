@@ -118,6 +118,8 @@ impl Tok {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Token {
     pub kind: Tok,
+    /// A string literal with a backslash in it (the others are their text as written).
+    pub escaped: bool,
     pub start: usize,
     pub end: usize,
 }
@@ -267,21 +269,44 @@ fn bin_lit(b: &[u8], i: usize) -> Option<usize> {
     (b.get(j) == Some(&b'\'')).then_some(j + 1 - i)
 }
 
-fn str_lit(b: &[u8], i: usize) -> Option<usize> {
-    if b.get(i) != Some(&b'\'') {
-        return None;
-    }
+/// The string literal starting with the quote at `i`: its length and whether it has escapes.
+fn str_lit(b: &[u8], i: usize) -> Option<(usize, bool)> {
     let mut j = i + 1;
+    let mut escaped = false;
     loop {
-        j += memchr::memchr2(b'\'', b'\\', b.get(j..)?)?;
+        j += quote_or_backslash(b.get(j..)?)?;
         match b[j] {
-            b'\'' => return Some(j + 1 - i),
+            b'\'' => return Some((j + 1 - i, escaped)),
             _ => match b.get(j + 1)? {
-                b'\'' | b'\\' => j += 2,
+                b'\'' | b'\\' => {
+                    j += 2;
+                    escaped = true;
+                }
                 _ => return None,
             },
         }
     }
+}
+
+/// The position of the first `'` or `\\` in `s`, eight bytes at a time.
+#[inline]
+fn quote_or_backslash(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = ONES << 7;
+    // The lowest byte flagged by `(x - ONES) & !x & HIGH` is the lowest zero byte of `x`.
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let words = s.chunks_exact(8);
+    let tail = words.remainder();
+    for (n, w) in words.enumerate() {
+        let x = u64::from_le_bytes(w.try_into().ok()?);
+        let hit = zero(x ^ (ONES * u64::from(b'\''))) | zero(x ^ (ONES * u64::from(b'\\')));
+        if hit != 0 {
+            return Some(8 * n + (hit.trailing_zeros() / 8) as usize);
+        }
+    }
+    tail.iter()
+        .position(|c| matches!(c, b'\'' | b'\\'))
+        .map(|k| s.len() - tail.len() + k)
 }
 
 fn ts_lit(b: &[u8], i: usize) -> Option<usize> {
@@ -353,6 +378,7 @@ impl<'s> Lexer<'s> {
     pub(crate) fn next_token(&mut self) -> Token {
         let b = self.src.as_bytes();
         let mut i = self.pos;
+        let mut escaped = false;
         while let Some(&first) = b.get(i) {
             let (kind, len) = match CLASS[usize::from(first)] {
                 C_SPACE => {
@@ -361,7 +387,10 @@ impl<'s> Lexer<'s> {
                 }
                 C_WORD => word(b, i),
                 C_QUOTE => match str_lit(b, i) {
-                    Some(n) => (Tok::Str, n),
+                    Some((n, esc)) => {
+                        escaped = esc;
+                        (Tok::Str, n)
+                    }
                     None => (Tok::Quote, 1),
                 },
                 C_OTHER => match self.other(i) {
@@ -377,6 +406,7 @@ impl<'s> Lexer<'s> {
             self.pos = i + len;
             return Token {
                 kind,
+                escaped,
                 start: i,
                 end: i + len,
             };
@@ -384,6 +414,7 @@ impl<'s> Lexer<'s> {
         self.pos = b.len();
         Token {
             kind: Tok::Eof,
+            escaped: false,
             start: b.len(),
             end: b.len(),
         }
@@ -488,18 +519,10 @@ static IDENT_HYPHEN: [bool; 256] = ident_table(true);
 
 /// The token at `i` (not whitespace or a comment): the longest match, ties to the rule
 /// listed first in the grammar. `c` is the character at `i`.
+/// (Words, quotes and the one-byte tokens are read by `Lexer::next_token` itself.)
 fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
     let first = b[i];
-    if first.is_ascii_alphabetic() || first == b'_' {
-        return word(b, i);
-    }
     match first {
-        b'\'' => {
-            return match str_lit(b, i) {
-                Some(n) => (Tok::Str, n),
-                None => (Tok::Quote, 1),
-            };
-        }
         b'=' => return (Tok::Eq, if b.get(i + 1) == Some(&b'=') { 2 } else { 1 }),
         b'!' => {
             return if b.get(i + 1) == Some(&b'=') {
@@ -615,6 +638,25 @@ fn quoted_literal(b: &[u8], i: usize) -> (Tok, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word-at-a-time search finds what a byte-by-byte search finds.
+    #[test]
+    fn quote_or_backslash_agrees_with_bytewise_search() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for c in [b'\'', b'\\', b'x'] {
+                    for fill in [b'a', 0x80, 0xFF, 0x26, 0x5B] {
+                        let mut s = vec![fill; len];
+                        if at < len {
+                            s[at] = c;
+                        }
+                        let expected = s.iter().position(|b| matches!(b, b'\'' | b'\\'));
+                        assert_eq!(quote_or_backslash(&s), expected, "{s:?}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn keyword_table_agrees_with_lookup() {

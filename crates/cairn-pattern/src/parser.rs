@@ -484,10 +484,10 @@ impl<'s> Parser<'s> {
 
     /// The value of a string literal token: its inner text, or its unescaped copy.
     fn string(&mut self, t: Token) -> Span {
-        let inner = &self.src[t.start + 1..t.end - 1];
-        if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
+        if !t.escaped {
             return span(t.start + 1, t.end - 1);
         }
+        let inner = &self.src[t.start + 1..t.end - 1];
         let start = self.prog.text.len();
         // The lexer only lets `\\` and `\'` through: each backslash escapes the next byte.
         let mut rest = inner;
