@@ -135,6 +135,7 @@ pub(crate) struct Obj<'a> {
 }
 
 impl<'a> Obj<'a> {
+    #[inline(always)]
     fn of(value: &'a Value) -> Option<Obj<'a>> {
         let Value::Object(m) = value else {
             return None;
@@ -333,6 +334,7 @@ fn key_is<const N: usize>(k: &[u8], name: &[u8; N]) -> bool {
 
 /// `first_observed`, `last_observed`, `number_observed` and `object_refs` of an observed-data,
 /// checked.
+#[inline]
 fn od_fields(observed_data: &Value) -> Result<(i128, i128, u64, &[Value]), ObservationError> {
     let [first, last, number, refs] = od_props(observed_data);
     let ts = |v: Option<&Value>| v.and_then(Value::as_str).and_then(parse_timestamp);
@@ -520,6 +522,7 @@ where
         let obs = observations_from_bundle(all)?;
         return Ok(matches(p, &obs));
     }
+    let scos: &[Obj<'a>] = &scos;
     let mut buf: SmallVec<[Obj<'a>; 24]> = SmallVec::new();
     // Per observation: first, last, count and its range of `buf`.
     type Head = (i128, i128, u64, usize, usize);
@@ -537,12 +540,9 @@ where
             else {
                 continue;
             };
-            match buf[start..]
-                .iter()
-                .position(|x| std::ptr::eq(x.value, o.value))
-            {
-                Some(i) => buf[start + i] = *o,
-                None => buf.push(*o),
+            // An object already there is the same value (so the same `Obj`).
+            if !buf[start..].iter().any(|x| std::ptr::eq(x.value, o.value)) {
+                buf.push(*o);
             }
         }
         if buf.len() - start > LINEAR_UP_TO {

@@ -467,17 +467,14 @@ impl<'s> Parser<'s> {
         } else {
             span(t.start, t.end)
         };
-        let k = self.prog.str(span);
-        let kind = if k.ends_with("_ref") {
-            KeyKind::Ref
-        } else if k.ends_with("_refs") {
-            KeyKind::Refs
-        } else if k.ends_with("_hex") {
-            KeyKind::Hex
-        } else if k.ends_with("_bin") {
-            KeyKind::Bin
-        } else {
-            KeyKind::Plain
+        // The suffix is looked for only when the last byte can end it.
+        let k = self.prog.bytes(span);
+        let kind = match k.last() {
+            Some(b'f') if k.ends_with(b"_ref") => KeyKind::Ref,
+            Some(b's') if k.ends_with(b"_refs") => KeyKind::Refs,
+            Some(b'x') if k.ends_with(b"_hex") => KeyKind::Hex,
+            Some(b'n') if k.ends_with(b"_bin") => KeyKind::Bin,
+            _ => KeyKind::Plain,
         };
         self.push(Node::Key { span, kind });
     }
@@ -537,7 +534,7 @@ impl<'s> Parser<'s> {
         let node = match t.kind {
             Tok::IntNeg | Tok::IntPos => {
                 let s = txt.trim_start_matches('+');
-                match s.parse::<i128>() {
+                match small_int(s).map_or_else(|| s.parse::<i128>(), Ok) {
                     Ok(v) => Node::Int(v),
                     Err(_) => Node::Float(s.parse().unwrap_or(if s.starts_with('-') {
                         f64::NEG_INFINITY
@@ -564,6 +561,26 @@ impl<'s> Parser<'s> {
         self.push(node);
         Ok(())
     }
+}
+
+/// An integer literal of at most 18 digits (`-` allowed), read without the general parser.
+fn small_int(s: &str) -> Option<i128> {
+    let (neg, digits) = match s.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        rest => (false, rest),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + i64::from(d);
+    }
+    Some(i128::from(if neg { -v } else { v }))
 }
 
 pub(crate) fn decode_hex(s: &str) -> Option<Vec<u8>> {
