@@ -1147,8 +1147,12 @@ fn compositions_exceed(k: u64, m: u64, limit: u64) -> bool {
 
 /// Drop duplicates and bindings that bind a superset of another binding's instances.
 fn minimize(mut v: Bindings) -> Bindings {
+    if v.len() <= 1 {
+        return v;
+    }
     let size = |b: &Binding| b.iter().map(|x| x.1).sum::<u64>();
-    v.sort_by(|a, b| size(a).cmp(&size(b)).then_with(|| a.cmp(b)));
+    // Bindings that compare equal here are identical: an unstable sort orders them the same.
+    v.sort_unstable_by(|a, b| size(a).cmp(&size(b)).then_with(|| a.cmp(b)));
     v.dedup();
     if v.len() > 2_000 {
         v.truncate(MAX_BINDINGS);
