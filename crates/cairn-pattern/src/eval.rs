@@ -15,7 +15,7 @@ use crate::compiled::{Net, like_match, regex_search_bytes, regex_search_text};
 use crate::error::ObservationError;
 use crate::parser::decode_hex;
 use crate::program::{KeyKind, NO_INSTANT, Node, Program};
-use crate::time::parse_timestamp;
+use crate::time::{parse_timestamp, parse_timestamp_pair};
 
 /// Upper bound on candidate bindings kept per sub-expression (after keeping minimal ones).
 pub const MAX_BINDINGS: usize = 20_000;
@@ -337,10 +337,13 @@ fn key_is<const N: usize>(k: &[u8], name: &[u8; N]) -> bool {
 #[inline]
 fn od_fields(observed_data: &Value) -> Result<(i128, i128, u64, &[Value]), ObservationError> {
     let [first, last, number, refs] = od_props(observed_data);
-    let ts = |v: Option<&Value>| v.and_then(Value::as_str).and_then(parse_timestamp);
+    let (first, last) = match (first.and_then(Value::as_str), last.and_then(Value::as_str)) {
+        (Some(f), Some(l)) => parse_timestamp_pair(f, l),
+        _ => (None, None),
+    };
     if let (Some(f), Some(l), Some(n), Some(r)) = (
-        ts(first),
-        ts(last),
+        first,
+        last,
         number.and_then(Value::as_u64).filter(|n| *n >= 1),
         refs.and_then(Value::as_array),
     ) {
