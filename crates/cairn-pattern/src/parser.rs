@@ -58,7 +58,33 @@ struct Parser<'s> {
     prog: Program,
 }
 
-const LITERALS: &[Tok] = &[
+/// A set of token kinds: the list (for error messages, in the grammar's order) and a bit
+/// per kind (for the test).
+struct TokSet {
+    list: &'static [Tok],
+    bits: u64,
+}
+
+const _: () = assert!((Tok::Eof as u32) < 64);
+
+impl TokSet {
+    const fn of(list: &'static [Tok]) -> TokSet {
+        let mut bits = 0u64;
+        let mut i = 0;
+        while i < list.len() {
+            bits |= 1 << (list[i] as u32);
+            i += 1;
+        }
+        TokSet { list, bits }
+    }
+
+    #[inline]
+    fn has(&self, k: Tok) -> bool {
+        self.bits >> (k as u32) & 1 != 0
+    }
+}
+
+const LITERALS: TokSet = TokSet::of(&[
     Tok::IntNeg,
     Tok::IntPos,
     Tok::FloatNeg,
@@ -68,9 +94,9 @@ const LITERALS: &[Tok] = &[
     Tok::Str,
     Tok::Bool,
     Tok::Timestamp,
-];
+]);
 
-const ORDERABLE: &[Tok] = &[
+const ORDERABLE: TokSet = TokSet::of(&[
     Tok::IntNeg,
     Tok::IntPos,
     Tok::FloatNeg,
@@ -79,7 +105,9 @@ const ORDERABLE: &[Tok] = &[
     Tok::Binary,
     Tok::Str,
     Tok::Timestamp,
-];
+]);
+
+const STRING: TokSet = TokSet::of(&[Tok::Str]);
 
 fn span(start: usize, end: usize) -> Span {
     // Lengths were checked to fit u32 before parsing; decoded text never exceeds 4 x source.
@@ -144,11 +172,11 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn expect_one(&mut self, ks: &[Tok]) -> Result<Token, PatternError> {
-        if ks.contains(&self.peek().kind) {
+    fn expect_one(&mut self, ks: &TokSet) -> Result<Token, PatternError> {
+        if ks.has(self.peek().kind) {
             Ok(self.bump())
         } else {
-            Err(self.error(ks))
+            Err(self.error(ks.list))
         }
     }
 
@@ -249,7 +277,8 @@ impl<'s> Parser<'s> {
                 }
                 Tok::Within => {
                     self.bump();
-                    let n = self.expect_one(&[Tok::IntPos, Tok::FloatPos])?;
+                    let n =
+                        self.expect_one(const { &TokSet::of(&[Tok::IntPos, Tok::FloatPos]) })?;
                     self.expect(Tok::Seconds)?;
                     let txt = self.text(n).trim_start_matches('+');
                     let seconds = txt.parse().unwrap_or(f64::INFINITY);
@@ -389,12 +418,12 @@ impl<'s> Parser<'s> {
                 let start = self.peek().start;
                 let lit_at = self.prog.nodes.len();
                 match op {
-                    ComparisonOp::Eq | ComparisonOp::Ne => self.literal(LITERALS)?,
+                    ComparisonOp::Eq | ComparisonOp::Ne => self.literal(&LITERALS)?,
                     ComparisonOp::Lt | ComparisonOp::Le | ComparisonOp::Gt | ComparisonOp::Ge => {
-                        self.literal(ORDERABLE)?
+                        self.literal(&ORDERABLE)?
                     }
                     ComparisonOp::In => self.set_literal()?,
-                    _ => self.literal(&[Tok::Str])?,
+                    _ => self.literal(&STRING)?,
                 }
                 let end = self.prev_end;
                 let comp_at = self.prog.nodes.len();
@@ -425,21 +454,24 @@ impl<'s> Parser<'s> {
 
     /// Pushes the step nodes; returns the object type and the number of steps.
     fn object_path(&mut self) -> Result<(Span, u32), PatternError> {
-        let ty = self.expect_one(&[Tok::IdentNoHyphen, Tok::IdentHyphen])?;
+        let ty = self.expect_one(const { &TokSet::of(&[Tok::IdentNoHyphen, Tok::IdentHyphen]) })?;
         self.expect(Tok::Colon)?;
-        let first = self.expect_one(&[Tok::IdentNoHyphen, Tok::Str])?;
+        let first = self.expect_one(const { &TokSet::of(&[Tok::IdentNoHyphen, Tok::Str]) })?;
         self.key(first);
         let mut n: usize = 1;
         loop {
             match self.peek().kind {
                 Tok::Dot => {
                     self.bump();
-                    let k = self.expect_one(&[Tok::IdentNoHyphen, Tok::Str])?;
+                    let k =
+                        self.expect_one(const { &TokSet::of(&[Tok::IdentNoHyphen, Tok::Str]) })?;
                     self.key(k);
                 }
                 Tok::LBrack => {
                     self.bump();
-                    let i = self.expect_one(&[Tok::IntPos, Tok::IntNeg, Tok::Asterisk])?;
+                    let i = self.expect_one(
+                        const { &TokSet::of(&[Tok::IntPos, Tok::IntNeg, Tok::Asterisk]) },
+                    )?;
                     self.expect(Tok::RBrack)?;
                     let step = match i.kind {
                         Tok::Asterisk => Node::AnyIndex,
@@ -505,7 +537,7 @@ impl<'s> Parser<'s> {
         let at = self.prog.nodes.len();
         if self.peek().kind != Tok::RParen {
             loop {
-                self.literal(LITERALS)?;
+                self.literal(&LITERALS)?;
                 match self.peek().kind {
                     Tok::Comma => {
                         self.bump();
@@ -528,7 +560,7 @@ impl<'s> Parser<'s> {
         span(start, self.prog.bin.len())
     }
 
-    fn literal(&mut self, allowed: &[Tok]) -> Result<(), PatternError> {
+    fn literal(&mut self, allowed: &TokSet) -> Result<(), PatternError> {
         let t = self.expect_one(allowed)?;
         let txt = self.text(t);
         let node = match t.kind {
