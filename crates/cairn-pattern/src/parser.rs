@@ -127,7 +127,7 @@ impl<'s> Parser<'s> {
         self.cur
     }
 
-    #[inline]
+    #[inline(always)]
     fn bump(&mut self) -> Token {
         let t = self.cur;
         if t.kind != Tok::Eof {
@@ -164,6 +164,7 @@ impl<'s> Parser<'s> {
         }
     }
 
+    #[inline(always)]
     fn expect(&mut self, k: Tok) -> Result<Token, PatternError> {
         if self.peek().kind == k {
             Ok(self.bump())
@@ -172,6 +173,7 @@ impl<'s> Parser<'s> {
         }
     }
 
+    #[inline(always)]
     fn expect_one(&mut self, ks: &TokSet) -> Result<Token, PatternError> {
         if ks.has(self.peek().kind) {
             Ok(self.bump())
