@@ -247,9 +247,13 @@ impl<'s> Parser<'s> {
         let bracketed = match t.kind {
             Tok::LBrack => {
                 self.bump();
+                // The node goes first, its length is known once the expression is read.
+                self.push(Node::Bracket { len: 0 });
                 self.comparison_expression()?;
                 self.expect(Tok::RBrack)?;
-                self.wrap(at, |len| Node::Bracket { len });
+                self.prog.nodes[at] = Node::Bracket {
+                    len: len32(self.prog.nodes.len() - at),
+                };
                 true
             }
             Tok::LParen => {
