@@ -697,8 +697,29 @@ fn walk<'a, O: ObsView<'a>, F: FnMut(&Val<'a>) -> bool>(
     obs: &O,
     f: &mut F,
 ) -> bool {
-    let Some((step, rest)) = steps.split_first() else {
-        return f(&v);
+    // Plain keys into JSON objects (most steps) are followed in a loop, the others recurse.
+    let mut v = v;
+    let mut steps = steps;
+    let (step, rest) = loop {
+        let Some((step, rest)) = steps.split_first() else {
+            return f(&v);
+        };
+        match (step, &v) {
+            (
+                Node::Key {
+                    span,
+                    kind: KeyKind::Plain,
+                },
+                Val::Json(obj),
+            ) => match prop(obj, p.str(*span)) {
+                Some(x) => {
+                    v = Val::Json(x);
+                    steps = rest;
+                }
+                None => return false,
+            },
+            _ => break (step, rest),
+        }
     };
     match *step {
         Node::Key { span, kind } => {
