@@ -396,6 +396,7 @@ impl<'s> Lexer<'s> {
                     }
                     None => (Tok::Quote, 1),
                 },
+                C_EQ => (Tok::Eq, if b.get(i + 1) == Some(&b'=') { 2 } else { 1 }),
                 C_OTHER => match self.other(i) {
                     Ok(t) => t,
                     Err(skip_to) => {
@@ -456,12 +457,13 @@ impl<'s> Lexer<'s> {
 }
 
 /// Byte classes for the first byte of a token: ASCII whitespace, a word (letter or `_`),
-/// a quote, anything else needing a closer look, or (3 to 10) a one-byte token, its index in
-/// [`SINGLE`].
+/// a quote, `=`, anything else needing a closer look, or (3 to 10) a one-byte token, its
+/// index in [`SINGLE`].
 const C_SPACE: u8 = 0;
 const C_WORD: u8 = 1;
 const C_OTHER: u8 = 2;
 const C_QUOTE: u8 = 11;
+const C_EQ: u8 = 12;
 
 /// The one-byte tokens (no longer rule starts with these bytes), at their class number.
 static SINGLE: [Tok; 11] = [
@@ -495,6 +497,7 @@ const fn class_table() -> [u8; 256] {
             b'*' => 9,
             b'^' => 10,
             b'\'' => C_QUOTE,
+            b'=' => C_EQ,
             _ => C_OTHER,
         };
         c += 1;
@@ -522,11 +525,10 @@ static IDENT_HYPHEN: [bool; 256] = ident_table(true);
 
 /// The token at `i` (not whitespace or a comment): the longest match, ties to the rule
 /// listed first in the grammar. `c` is the character at `i`.
-/// (Words, quotes and the one-byte tokens are read by `Lexer::next_token` itself.)
+/// (Words, quotes, `=` and the one-byte tokens are read by `Lexer::next_token` itself.)
 fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
     let first = b[i];
     match first {
-        b'=' => return (Tok::Eq, if b.get(i + 1) == Some(&b'=') { 2 } else { 1 }),
         b'!' => {
             return if b.get(i + 1) == Some(&b'=') {
                 (Tok::Neq, 2)
