@@ -501,7 +501,7 @@ fn literal_regex_parts(prog: &mut Program, src: Span, latin1: bool) -> Option<()
                     let h = next(prog, &mut i)?.to_digit(16)?;
                     let l = next(prog, &mut i)?.to_digit(16)?;
                     char::from_u32(h * 16 + l)?
-                } else if REGEX_META.contains(e) {
+                } else if is_regex_meta(e) {
                     e
                 } else {
                     return None;
@@ -518,7 +518,7 @@ fn literal_regex_parts(prog: &mut Program, src: Span, latin1: bool) -> Option<()
             }
             ')' if grouped => closed = true,
             '$' if i >= end_at && !grouped => end = true,
-            c if REGEX_SPECIAL.contains(c) => return None,
+            c if is_regex_special(c) => return None,
             c => prog.text.push(c),
         }
     }
@@ -553,11 +553,20 @@ fn literal_regex_parts(prog: &mut Program, src: Span, latin1: bool) -> Option<()
 }
 
 /// Characters with a meaning of their own outside a class (with no flags set, every other
-/// character stands for itself; `]` and `}` are included to stay on the safe side).
-const REGEX_SPECIAL: &str = "\\.+*?()|[]{}^$";
+/// character stands for itself; `]` and `}` are included to stay on the safe side):
+/// `\\.+*?()|[]{}^$`.
+fn is_regex_special(c: char) -> bool {
+    matches!(
+        c,
+        '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$'
+    )
+}
 
-/// Metacharacters of the regex syntax: these stand for themselves when escaped.
-const REGEX_META: &str = "\\.+*?()|[]{}^$#&-~";
+/// Metacharacters of the regex syntax: these stand for themselves when escaped (the
+/// special characters and `#&-~`).
+fn is_regex_meta(c: char) -> bool {
+    is_regex_special(c) || matches!(c, '#' | '&' | '-' | '~')
+}
 
 /// Longest literal regex answered without the regex engine.
 const LITERAL_REGEX_MAX: usize = 4096;
@@ -909,6 +918,14 @@ mod cache_tests {
         }
         let again = build_text("^a{0}[0-9]+$");
         assert!(matches!(&*again, Ok(r) if r.is_match("7")));
+    }
+
+    #[test]
+    fn regex_character_sets() {
+        for c in (0..0x3000).filter_map(char::from_u32) {
+            assert_eq!(is_regex_special(c), "\\.+*?()|[]{}^$".contains(c), "{c:?}");
+            assert_eq!(is_regex_meta(c), "\\.+*?()|[]{}^$#&-~".contains(c), "{c:?}");
+        }
     }
 
     #[test]
