@@ -574,7 +574,14 @@ const LITERAL_REGEX_MAX: usize = 4096;
 /// Does `s` (already NFC) match the `LIKE` pattern `p` (NFC; `%` any run of characters,
 /// newlines included, `_` one character)? Walks both strings by byte offsets (no copy).
 pub(crate) fn like_match(p: &str, s: &str) -> bool {
-    let char_len = |at: usize| s[at..].chars().next().map_or(1, char::len_utf8);
+    let sb = s.as_bytes();
+    let char_len = |at: usize| {
+        if sb[at] < 0x80 {
+            1
+        } else {
+            s[at..].chars().next().map_or(1, char::len_utf8)
+        }
+    };
     let pb = p.as_bytes();
     let (mut pi, mut si) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
@@ -590,6 +597,14 @@ pub(crate) fn like_match(p: &str, s: &str) -> bool {
                     pi += 1;
                     si += char_len(si);
                     continue;
+                }
+                // An ASCII character matches exactly that byte.
+                a if a < 0x80 => {
+                    if sb[si] == a {
+                        pi += 1;
+                        si += 1;
+                        continue;
+                    }
                 }
                 _ => {
                     let c = p[pi..].chars().next().unwrap_or('\0');
