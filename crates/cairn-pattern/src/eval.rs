@@ -295,6 +295,7 @@ impl<'a> Observation<'a> {
 
 /// `first_observed`, `last_observed`, `number_observed` and `object_refs`, in one pass over a
 /// small object.
+#[inline(always)]
 fn od_props(v: &Value) -> [Option<&Value>; 4] {
     let Value::Object(m) = v else {
         return [None; 4];
@@ -334,7 +335,7 @@ fn key_is<const N: usize>(k: &[u8], name: &[u8; N]) -> bool {
 
 /// `first_observed`, `last_observed`, `number_observed` and `object_refs` of an observed-data,
 /// checked.
-#[inline]
+#[inline(always)]
 fn od_fields(observed_data: &Value) -> Result<(i128, i128, u64, &[Value]), ObservationError> {
     let [first, last, number, refs] = od_props(observed_data);
     let (first, last) = match (first.and_then(Value::as_str), last.and_then(Value::as_str)) {
