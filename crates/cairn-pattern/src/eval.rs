@@ -80,7 +80,7 @@ type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
 
 /// Property lookup: a linear scan over small objects (cheaper than hashing the key),
 /// the map's own index for larger ones.
-#[inline]
+#[inline(always)]
 fn prop<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
     let Value::Object(m) = v else {
         return None;
@@ -91,11 +91,25 @@ fn prop<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
             .find(|(k, _)| {
                 let b = k.as_bytes();
                 // Cheap first-byte check before the full comparison.
-                b.len() == kb.len() && b.first() == kb.first() && b == kb
+                b.len() == kb.len() && b.first() == kb.first() && same_short(b, kb)
             })
             .map(|(_, x)| x)
     } else {
         m.get(key)
+    }
+}
+
+/// `a == b` for slices of the same length; up to 16 bytes as two overlapping words (no
+/// `memcmp` call: property names are short).
+#[inline(always)]
+fn same_short(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    let w8 = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
+    let w4 = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]));
+    match n {
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        _ => a == b,
     }
 }
 
@@ -1234,5 +1248,24 @@ fn holds<'a, O: ObsView<'a>>(p: &Program, e: usize, o: &O) -> bool {
         Node::Bracket { .. } => observation_matches(p, e, o),
         Node::OOr { .. } => p.operands(e).any(|x| holds(p, x, o)),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_short;
+
+    /// The word comparison agrees with slice equality, whichever byte differs.
+    #[test]
+    fn short_comparison_agrees_with_equality() {
+        for n in 0..24 {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same_short(&a, &a));
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!same_short(&a, &b), "{n} {at}");
+            }
+        }
     }
 }
