@@ -100,7 +100,7 @@ fn prop<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
 }
 
 /// `a == b` for slices of the same length; up to 16 bytes as two overlapping words (no
-/// `memcmp` call: property names are short).
+/// `memcmp` call: property names and most object types are short).
 #[inline(always)]
 fn same_short(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
@@ -660,7 +660,10 @@ fn lit(p: &Program, i: usize) -> Lit<'_> {
 #[inline(always)]
 fn eval_cmp<'a, O: ObsView<'a>>(p: &Program, i: usize, ty: &str, root: &'a Value, obs: &O) -> bool {
     match p.nodes[i] {
-        Node::Test { ty: t, .. } => p.bytes(t) == ty.as_bytes() && test(p, i, root, obs),
+        Node::Test { ty: t, .. } => {
+            let t = p.bytes(t);
+            t.len() == ty.len() && same_short(t, ty.as_bytes()) && test(p, i, root, obs)
+        }
         _ => eval_cmp_nary(p, i, ty, root, obs),
     }
 }
