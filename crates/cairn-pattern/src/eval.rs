@@ -643,6 +643,7 @@ enum Lit<'p> {
     Other,
 }
 
+#[inline(always)]
 fn lit(p: &Program, i: usize) -> Lit<'_> {
     match p.nodes[i] {
         Node::Int(v) => Lit::Int(v),
