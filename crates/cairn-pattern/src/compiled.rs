@@ -501,7 +501,7 @@ fn literal_regex_parts(prog: &mut Program, src: Span, latin1: bool) -> Option<()
                     let h = next(prog, &mut i)?.to_digit(16)?;
                     let l = next(prog, &mut i)?.to_digit(16)?;
                     char::from_u32(h * 16 + l)?
-                } else if REGEX_META.contains(e) {
+                } else if is_regex_meta(e) {
                     e
                 } else {
                     return None;
@@ -518,7 +518,7 @@ fn literal_regex_parts(prog: &mut Program, src: Span, latin1: bool) -> Option<()
             }
             ')' if grouped => closed = true,
             '$' if i >= end_at && !grouped => end = true,
-            c if REGEX_SPECIAL.contains(c) => return None,
+            c if is_regex_special(c) => return None,
             c => prog.text.push(c),
         }
     }
@@ -553,11 +553,20 @@ fn literal_regex_parts(prog: &mut Program, src: Span, latin1: bool) -> Option<()
 }
 
 /// Characters with a meaning of their own outside a class (with no flags set, every other
-/// character stands for itself; `]` and `}` are included to stay on the safe side).
-const REGEX_SPECIAL: &str = "\\.+*?()|[]{}^$";
+/// character stands for itself; `]` and `}` are included to stay on the safe side):
+/// `\\.+*?()|[]{}^$`.
+fn is_regex_special(c: char) -> bool {
+    matches!(
+        c,
+        '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$'
+    )
+}
 
-/// Metacharacters of the regex syntax: these stand for themselves when escaped.
-const REGEX_META: &str = "\\.+*?()|[]{}^$#&-~";
+/// Metacharacters of the regex syntax: these stand for themselves when escaped (the
+/// special characters and `#&-~`).
+fn is_regex_meta(c: char) -> bool {
+    is_regex_special(c) || matches!(c, '#' | '&' | '-' | '~')
+}
 
 /// Longest literal regex answered without the regex engine.
 const LITERAL_REGEX_MAX: usize = 4096;
@@ -565,7 +574,14 @@ const LITERAL_REGEX_MAX: usize = 4096;
 /// Does `s` (already NFC) match the `LIKE` pattern `p` (NFC; `%` any run of characters,
 /// newlines included, `_` one character)? Walks both strings by byte offsets (no copy).
 pub(crate) fn like_match(p: &str, s: &str) -> bool {
-    let char_len = |at: usize| s[at..].chars().next().map_or(1, char::len_utf8);
+    let sb = s.as_bytes();
+    let char_len = |at: usize| {
+        if sb[at] < 0x80 {
+            1
+        } else {
+            s[at..].chars().next().map_or(1, char::len_utf8)
+        }
+    };
     let pb = p.as_bytes();
     let (mut pi, mut si) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
@@ -581,6 +597,14 @@ pub(crate) fn like_match(p: &str, s: &str) -> bool {
                     pi += 1;
                     si += char_len(si);
                     continue;
+                }
+                // An ASCII character matches exactly that byte.
+                a if a < 0x80 => {
+                    if sb[si] == a {
+                        pi += 1;
+                        si += 1;
+                        continue;
+                    }
                 }
                 _ => {
                     let c = p[pi..].chars().next().unwrap_or('\0');
@@ -909,6 +933,14 @@ mod cache_tests {
         }
         let again = build_text("^a{0}[0-9]+$");
         assert!(matches!(&*again, Ok(r) if r.is_match("7")));
+    }
+
+    #[test]
+    fn regex_character_sets() {
+        for c in (0..0x3000).filter_map(char::from_u32) {
+            assert_eq!(is_regex_special(c), "\\.+*?()|[]{}^$".contains(c), "{c:?}");
+            assert_eq!(is_regex_meta(c), "\\.+*?()|[]{}^$#&-~".contains(c), "{c:?}");
+        }
     }
 
     #[test]

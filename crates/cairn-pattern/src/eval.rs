@@ -15,7 +15,7 @@ use crate::compiled::{Net, like_match, regex_search_bytes, regex_search_text};
 use crate::error::ObservationError;
 use crate::parser::decode_hex;
 use crate::program::{KeyKind, NO_INSTANT, Node, Program};
-use crate::time::parse_timestamp;
+use crate::time::{parse_timestamp, parse_timestamp_pair};
 
 /// Upper bound on candidate bindings kept per sub-expression (after keeping minimal ones).
 pub const MAX_BINDINGS: usize = 20_000;
@@ -80,7 +80,7 @@ type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
 
 /// Property lookup: a linear scan over small objects (cheaper than hashing the key),
 /// the map's own index for larger ones.
-#[inline]
+#[inline(always)]
 fn prop<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
     let Value::Object(m) = v else {
         return None;
@@ -91,11 +91,25 @@ fn prop<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
             .find(|(k, _)| {
                 let b = k.as_bytes();
                 // Cheap first-byte check before the full comparison.
-                b.len() == kb.len() && b.first() == kb.first() && b == kb
+                b.len() == kb.len() && b.first() == kb.first() && same_short(b, kb)
             })
             .map(|(_, x)| x)
     } else {
         m.get(key)
+    }
+}
+
+/// `a == b` for slices of the same length; up to 16 bytes as two overlapping words (no
+/// `memcmp` call: property names and most object types are short).
+#[inline(always)]
+fn same_short(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    let w8 = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
+    let w4 = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]));
+    match n {
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        _ => a == b,
     }
 }
 
@@ -135,6 +149,7 @@ pub(crate) struct Obj<'a> {
 }
 
 impl<'a> Obj<'a> {
+    #[inline(always)]
     fn of(value: &'a Value) -> Option<Obj<'a>> {
         let Value::Object(m) = value else {
             return None;
@@ -294,6 +309,7 @@ impl<'a> Observation<'a> {
 
 /// `first_observed`, `last_observed`, `number_observed` and `object_refs`, in one pass over a
 /// small object.
+#[inline(always)]
 fn od_props(v: &Value) -> [Option<&Value>; 4] {
     let Value::Object(m) = v else {
         return [None; 4];
@@ -311,11 +327,13 @@ fn od_props(v: &Value) -> [Option<&Value>; 4] {
     }
     let mut out = [None; 4];
     for (k, x) in m {
-        let i = match k.as_bytes() {
-            b"first_observed" => 0,
-            b"last_observed" => 1,
-            b"number_observed" => 2,
-            b"object_refs" => 3,
+        // The four names differ in length: the length picks the one to compare with.
+        let k = k.as_bytes();
+        let i = match k.len() {
+            14 if key_is(k, b"first_observed") => 0,
+            13 if key_is(k, b"last_observed") => 1,
+            15 if key_is(k, b"number_observed") => 2,
+            11 if key_is(k, b"object_refs") => 3,
             _ => continue,
         };
         out[i] = Some(x);
@@ -323,14 +341,24 @@ fn od_props(v: &Value) -> [Option<&Value>; 4] {
     out
 }
 
+/// `k == name`, compared as a fixed-size array (a few word comparisons, no `memcmp` call).
+#[inline(always)]
+fn key_is<const N: usize>(k: &[u8], name: &[u8; N]) -> bool {
+    <&[u8; N]>::try_from(k).is_ok_and(|k| k == name)
+}
+
 /// `first_observed`, `last_observed`, `number_observed` and `object_refs` of an observed-data,
 /// checked.
+#[inline(always)]
 fn od_fields(observed_data: &Value) -> Result<(i128, i128, u64, &[Value]), ObservationError> {
     let [first, last, number, refs] = od_props(observed_data);
-    let ts = |v: Option<&Value>| v.and_then(Value::as_str).and_then(parse_timestamp);
+    let (first, last) = match (first.and_then(Value::as_str), last.and_then(Value::as_str)) {
+        (Some(f), Some(l)) => parse_timestamp_pair(f, l),
+        _ => (None, None),
+    };
     if let (Some(f), Some(l), Some(n), Some(r)) = (
-        ts(first),
-        ts(last),
+        first,
+        last,
         number.and_then(Value::as_u64).filter(|n| *n >= 1),
         refs.and_then(Value::as_array),
     ) {
@@ -512,6 +540,7 @@ where
         let obs = observations_from_bundle(all)?;
         return Ok(matches(p, &obs));
     }
+    let scos: &[Obj<'a>] = &scos;
     let mut buf: SmallVec<[Obj<'a>; 24]> = SmallVec::new();
     // Per observation: first, last, count and its range of `buf`.
     type Head = (i128, i128, u64, usize, usize);
@@ -529,12 +558,9 @@ where
             else {
                 continue;
             };
-            match buf[start..]
-                .iter()
-                .position(|x| std::ptr::eq(x.value, o.value))
-            {
-                Some(i) => buf[start + i] = *o,
-                None => buf.push(*o),
+            // An object already there is the same value (so the same `Obj`).
+            if !buf[start..].iter().any(|x| std::ptr::eq(x.value, o.value)) {
+                buf.push(*o);
             }
         }
         if buf.len() - start > LINEAR_UP_TO {
@@ -617,6 +643,7 @@ enum Lit<'p> {
     Other,
 }
 
+#[inline(always)]
 fn lit(p: &Program, i: usize) -> Lit<'_> {
     match p.nodes[i] {
         Node::Int(v) => Lit::Int(v),
@@ -629,15 +656,35 @@ fn lit(p: &Program, i: usize) -> Lit<'_> {
     }
 }
 
+/// The comparison expression at `i` against the object `root` of type `ty`. A property test
+/// of another type is refused here, before any call (most objects are of another type).
+#[inline(always)]
 fn eval_cmp<'a, O: ObsView<'a>>(p: &Program, i: usize, ty: &str, root: &'a Value, obs: &O) -> bool {
+    match p.nodes[i] {
+        Node::Test { ty: t, .. } => {
+            let t = p.bytes(t);
+            t.len() == ty.len() && same_short(t, ty.as_bytes()) && test(p, i, root, obs)
+        }
+        _ => eval_cmp_nary(p, i, ty, root, obs),
+    }
+}
+
+/// [`eval_cmp`] of an `AND` or `OR` node.
+fn eval_cmp_nary<'a, O: ObsView<'a>>(
+    p: &Program,
+    i: usize,
+    ty: &str,
+    root: &'a Value,
+    obs: &O,
+) -> bool {
     match p.nodes[i] {
         Node::CAnd { .. } => p.operands(i).all(|x| eval_cmp(p, x, ty, root, obs)),
         Node::COr { .. } => p.operands(i).any(|x| eval_cmp(p, x, ty, root, obs)),
-        Node::Test { ty: t, .. } => p.str(t) == ty && test(p, i, root, obs),
         _ => false,
     }
 }
 
+#[inline(never)]
 fn test<'a, O: ObsView<'a>>(p: &Program, i: usize, root: &'a Value, obs: &O) -> bool {
     let Node::Test {
         nsteps,
@@ -669,8 +716,29 @@ fn walk<'a, O: ObsView<'a>, F: FnMut(&Val<'a>) -> bool>(
     obs: &O,
     f: &mut F,
 ) -> bool {
-    let Some((step, rest)) = steps.split_first() else {
-        return f(&v);
+    // Plain keys into JSON objects (most steps) are followed in a loop, the others recurse.
+    let mut v = v;
+    let mut steps = steps;
+    let (step, rest) = loop {
+        let Some((step, rest)) = steps.split_first() else {
+            return f(&v);
+        };
+        match (step, &v) {
+            (
+                Node::Key {
+                    span,
+                    kind: KeyKind::Plain,
+                },
+                Val::Json(obj),
+            ) => match prop(obj, p.str(*span)) {
+                Some(x) => {
+                    v = Val::Json(x);
+                    steps = rest;
+                }
+                None => return false,
+            },
+            _ => break (step, rest),
+        }
     };
     match *step {
         Node::Key { span, kind } => {
@@ -1122,8 +1190,12 @@ fn compositions_exceed(k: u64, m: u64, limit: u64) -> bool {
 
 /// Drop duplicates and bindings that bind a superset of another binding's instances.
 fn minimize(mut v: Bindings) -> Bindings {
+    if v.len() <= 1 {
+        return v;
+    }
     let size = |b: &Binding| b.iter().map(|x| x.1).sum::<u64>();
-    v.sort_by(|a, b| size(a).cmp(&size(b)).then_with(|| a.cmp(b)));
+    // Bindings that compare equal here are identical: an unstable sort orders them the same.
+    v.sort_unstable_by(|a, b| size(a).cmp(&size(b)).then_with(|| a.cmp(b)));
     v.dedup();
     if v.len() > 2_000 {
         v.truncate(MAX_BINDINGS);
@@ -1180,5 +1252,24 @@ fn holds<'a, O: ObsView<'a>>(p: &Program, e: usize, o: &O) -> bool {
         Node::Bracket { .. } => observation_matches(p, e, o),
         Node::OOr { .. } => p.operands(e).any(|x| holds(p, x, o)),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_short;
+
+    /// The word comparison agrees with slice equality, whichever byte differs.
+    #[test]
+    fn short_comparison_agrees_with_equality() {
+        for n in 0..24 {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same_short(&a, &a));
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!same_short(&a, &b), "{n} {at}");
+            }
+        }
     }
 }

@@ -118,37 +118,62 @@ impl Tok {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Token {
     pub kind: Tok,
+    /// A string literal with a backslash in it (the others are their text as written).
+    pub escaped: bool,
     pub start: usize,
     pub end: usize,
 }
 
-/// The keyword spelled by `word`, if any.
+/// `word` as one of the `N`-byte keywords of `table`.
+#[inline(always)]
+fn kw<const N: usize>(word: &[u8], table: &[(&[u8; N], Tok)]) -> Option<Tok> {
+    let w: &[u8; N] = word.try_into().ok()?;
+    table.iter().find(|(k, _)| *k == w).map(|(_, t)| *t)
+}
+
+/// The keyword spelled by `word`, if any (found by length, then compared as a fixed-size
+/// array).
+#[inline]
 fn keyword(word: &[u8]) -> Option<Tok> {
-    if !(2..=10).contains(&word.len()) {
-        return None;
+    match word.len() {
+        2 => kw(word, &[(b"OR", Tok::Or), (b"IN", Tok::In)]),
+        3 => kw(word, &[(b"AND", Tok::And), (b"NOT", Tok::Not)]),
+        4 => kw(
+            word,
+            &[
+                (b"LIKE", Tok::Like),
+                (b"LAST", Tok::Last),
+                (b"STOP", Tok::Stop),
+                (b"true", Tok::True),
+            ],
+        ),
+        5 => kw(
+            word,
+            &[
+                (b"START", Tok::Start),
+                (b"TIMES", Tok::Times),
+                (b"false", Tok::False),
+            ],
+        ),
+        6 => kw(word, &[(b"EXISTS", Tok::Exists), (b"WITHIN", Tok::Within)]),
+        7 => kw(
+            word,
+            &[
+                (b"MATCHES", Tok::Matches),
+                (b"SECONDS", Tok::Seconds),
+                (b"REPEATS", Tok::Repeats),
+            ],
+        ),
+        8 => kw(word, &[(b"ISSUBSET", Tok::IsSubset)]),
+        10 => kw(
+            word,
+            &[
+                (b"FOLLOWEDBY", Tok::FollowedBy),
+                (b"ISSUPERSET", Tok::IsSuperset),
+            ],
+        ),
+        _ => None,
     }
-    Some(match word {
-        b"AND" => Tok::And,
-        b"OR" => Tok::Or,
-        b"NOT" => Tok::Not,
-        b"FOLLOWEDBY" => Tok::FollowedBy,
-        b"LIKE" => Tok::Like,
-        b"MATCHES" => Tok::Matches,
-        b"ISSUPERSET" => Tok::IsSuperset,
-        b"ISSUBSET" => Tok::IsSubset,
-        b"EXISTS" => Tok::Exists,
-        b"LAST" => Tok::Last,
-        b"IN" => Tok::In,
-        b"START" => Tok::Start,
-        b"STOP" => Tok::Stop,
-        b"SECONDS" => Tok::Seconds,
-        b"true" => Tok::True,
-        b"false" => Tok::False,
-        b"WITHIN" => Tok::Within,
-        b"REPEATS" => Tok::Repeats,
-        b"TIMES" => Tok::Times,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
@@ -244,21 +269,44 @@ fn bin_lit(b: &[u8], i: usize) -> Option<usize> {
     (b.get(j) == Some(&b'\'')).then_some(j + 1 - i)
 }
 
-fn str_lit(b: &[u8], i: usize) -> Option<usize> {
-    if b.get(i) != Some(&b'\'') {
-        return None;
-    }
+/// The string literal starting with the quote at `i`: its length and whether it has escapes.
+fn str_lit(b: &[u8], i: usize) -> Option<(usize, bool)> {
     let mut j = i + 1;
+    let mut escaped = false;
     loop {
-        j += memchr::memchr2(b'\'', b'\\', b.get(j..)?)?;
+        j += quote_or_backslash(b.get(j..)?)?;
         match b[j] {
-            b'\'' => return Some(j + 1 - i),
+            b'\'' => return Some((j + 1 - i, escaped)),
             _ => match b.get(j + 1)? {
-                b'\'' | b'\\' => j += 2,
+                b'\'' | b'\\' => {
+                    j += 2;
+                    escaped = true;
+                }
                 _ => return None,
             },
         }
     }
+}
+
+/// The position of the first `'` or `\\` in `s`, eight bytes at a time.
+#[inline]
+fn quote_or_backslash(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = ONES << 7;
+    // The lowest byte flagged by `(x - ONES) & !x & HIGH` is the lowest zero byte of `x`.
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let words = s.chunks_exact(8);
+    let tail = words.remainder();
+    for (n, w) in words.enumerate() {
+        let x = u64::from_le_bytes(w.try_into().ok()?);
+        let hit = zero(x ^ (ONES * u64::from(b'\''))) | zero(x ^ (ONES * u64::from(b'\\')));
+        if hit != 0 {
+            return Some(8 * n + (hit.trailing_zeros() / 8) as usize);
+        }
+    }
+    tail.iter()
+        .position(|c| matches!(c, b'\'' | b'\\'))
+        .map(|k| s.len() - tail.len() + k)
 }
 
 fn ts_lit(b: &[u8], i: usize) -> Option<usize> {
@@ -327,64 +375,42 @@ impl<'s> Lexer<'s> {
     }
 
     /// The next token, whitespace and comments skipped; `Eof` at the end (and after it).
+    /// Inlined into the parser's token reads, which saves a call (and its saved registers)
+    /// per token.
+    #[inline(always)]
     pub(crate) fn next_token(&mut self) -> Token {
-        let src = self.src;
-        let b = src.as_bytes();
+        let b = self.src.as_bytes();
         let mut i = self.pos;
-        while i < b.len() {
-            let first = b[i];
-            if matches!(first, b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C) {
-                i += 1;
-                continue;
-            }
-            // Tokens that no longer rule can start with.
-            let single = match first {
-                b'[' => Some(Tok::LBrack),
-                b']' => Some(Tok::RBrack),
-                b'(' => Some(Tok::LParen),
-                b')' => Some(Tok::RParen),
-                b':' => Some(Tok::Colon),
-                b',' => Some(Tok::Comma),
-                b'*' => Some(Tok::Asterisk),
-                b'^' => Some(Tok::Power),
-                _ => None,
+        let mut escaped = false;
+        while let Some(&first) = b.get(i) {
+            let (kind, len) = match CLASS[usize::from(first)] {
+                C_SPACE => {
+                    i += 1;
+                    continue;
+                }
+                C_WORD => word(b, i),
+                C_QUOTE => match str_lit(b, i) {
+                    Some((n, esc)) => {
+                        escaped = esc;
+                        (Tok::Str, n)
+                    }
+                    None => (Tok::Quote, 1),
+                },
+                C_EQ => (Tok::Eq, if b.get(i + 1) == Some(&b'=') { 2 } else { 1 }),
+                C_OTHER => match self.other(i) {
+                    Ok(t) => t,
+                    Err(skip_to) => {
+                        i = skip_to;
+                        continue;
+                    }
+                },
+                // A token no longer rule can start with (its kind is the class).
+                single => (SINGLE[usize::from(single)], 1),
             };
-            if let Some(kind) = single {
-                self.pos = i + 1;
-                return Token {
-                    kind,
-                    start: i,
-                    end: i + 1,
-                };
-            }
-            let c = if first < 0x80 {
-                char::from(first)
-            } else {
-                src[i..].chars().next().unwrap_or('\0')
-            };
-            if first >= 0x80 && is_ws(c) {
-                i += c.len_utf8();
-                continue;
-            }
-            if first == b'/'
-                && b.get(i + 1) == Some(&b'*')
-                && let Some(p) = src[i + 2..].find("*/")
-            {
-                i += p + 4;
-                continue;
-            }
-            if first == b'/' && b.get(i + 1) == Some(&b'/') {
-                let n = b[i..]
-                    .iter()
-                    .take_while(|c| **c != b'\r' && **c != b'\n')
-                    .count();
-                i += n;
-                continue;
-            }
-            let (kind, len) = longest(b, i, c);
             self.pos = i + len;
             return Token {
                 kind,
+                escaped,
                 start: i,
                 end: i + len,
             };
@@ -392,41 +418,117 @@ impl<'s> Lexer<'s> {
         self.pos = b.len();
         Token {
             kind: Tok::Eof,
+            escaped: false,
             start: b.len(),
             end: b.len(),
         }
     }
+
+    /// The token at `i` when it starts with neither a letter, `_`, ASCII whitespace nor a
+    /// one-byte token: `Err` with the position after it when it is whitespace or a comment.
+    #[inline(never)]
+    fn other(&self, i: usize) -> Result<(Tok, usize), usize> {
+        let src = self.src;
+        let b = src.as_bytes();
+        let first = b[i];
+        let c = if first < 0x80 {
+            char::from(first)
+        } else {
+            src[i..].chars().next().unwrap_or('\0')
+        };
+        if first >= 0x80 && is_ws(c) {
+            return Err(i + c.len_utf8());
+        }
+        if first == b'/'
+            && b.get(i + 1) == Some(&b'*')
+            && let Some(p) = src[i + 2..].find("*/")
+        {
+            return Err(i + p + 4);
+        }
+        if first == b'/' && b.get(i + 1) == Some(&b'/') {
+            let n = b[i..]
+                .iter()
+                .take_while(|c| **c != b'\r' && **c != b'\n')
+                .count();
+            return Err(i + n);
+        }
+        Ok(longest(b, i, c))
+    }
 }
 
-/// Bytes that continue an identifier (`[A-Za-z0-9_]`).
-const fn ident_table() -> [bool; 256] {
-    let mut t = [false; 256];
+/// Byte classes for the first byte of a token: ASCII whitespace, a word (letter or `_`),
+/// a quote, `=`, anything else needing a closer look, or (3 to 10) a one-byte token, its
+/// index in [`SINGLE`].
+const C_SPACE: u8 = 0;
+const C_WORD: u8 = 1;
+const C_OTHER: u8 = 2;
+const C_QUOTE: u8 = 11;
+const C_EQ: u8 = 12;
+
+/// The one-byte tokens (no longer rule starts with these bytes), at their class number.
+static SINGLE: [Tok; 11] = [
+    Tok::Invalid,
+    Tok::Invalid,
+    Tok::Invalid,
+    Tok::LBrack,
+    Tok::RBrack,
+    Tok::LParen,
+    Tok::RParen,
+    Tok::Colon,
+    Tok::Comma,
+    Tok::Asterisk,
+    Tok::Power,
+];
+
+const fn class_table() -> [u8; 256] {
+    let mut t = [C_OTHER; 256];
     let mut c = 0;
     while c < 256 {
         let b = c as u8;
-        t[c] = b.is_ascii_alphanumeric() || b == b'_';
+        t[c] = match b {
+            b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C => C_SPACE,
+            b'a'..=b'z' | b'A'..=b'Z' | b'_' => C_WORD,
+            b'[' => 3,
+            b']' => 4,
+            b'(' => 5,
+            b')' => 6,
+            b':' => 7,
+            b',' => 8,
+            b'*' => 9,
+            b'^' => 10,
+            b'\'' => C_QUOTE,
+            b'=' => C_EQ,
+            _ => C_OTHER,
+        };
         c += 1;
     }
     t
 }
 
-static IDENT: [bool; 256] = ident_table();
+static CLASS: [u8; 256] = class_table();
+
+/// Bytes that continue an identifier (`[A-Za-z0-9_]`).
+const fn ident_table(hyphen: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'_' || (hyphen && b == b'-');
+        c += 1;
+    }
+    t
+}
+
+static IDENT: [bool; 256] = ident_table(false);
+/// Bytes that continue an identifier with hyphens (`[A-Za-z0-9_-]`).
+static IDENT_HYPHEN: [bool; 256] = ident_table(true);
 
 /// The token at `i` (not whitespace or a comment): the longest match, ties to the rule
 /// listed first in the grammar. `c` is the character at `i`.
+/// (Words, quotes, `=` and the one-byte tokens are read by `Lexer::next_token` itself.)
 fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
     let first = b[i];
-    if first.is_ascii_alphabetic() || first == b'_' {
-        return word(b, i);
-    }
     match first {
-        b'\'' => {
-            return match str_lit(b, i) {
-                Some(n) => (Tok::Str, n),
-                None => (Tok::Quote, 1),
-            };
-        }
-        b'=' => return (Tok::Eq, if b.get(i + 1) == Some(&b'=') { 2 } else { 1 }),
         b'!' => {
             return if b.get(i + 1) == Some(&b'=') {
                 (Tok::Neq, 2)
@@ -497,46 +599,69 @@ fn longest(b: &[u8], i: usize, c: char) -> (Tok, usize) {
 
 /// A token starting with a letter or `_`: `h''`, `b''` and `t''` literals, `true`/`false`,
 /// keywords and identifiers.
+#[inline(always)]
 fn word(b: &[u8], i: usize) -> (Tok, usize) {
-    let first = b[i];
     if b.get(i + 1) == Some(&b'\'') {
-        // A one-letter identifier, unless a literal of this letter is longer.
-        let lit = match first {
-            b'h' => hex_lit(b, i).map(|n| (Tok::Hex, n)),
-            b'b' => bin_lit(b, i).map(|n| (Tok::Binary, n)),
-            b't' => ts_lit(b, i).map(|n| (Tok::Timestamp, n)),
-            _ => None,
-        };
-        return lit.unwrap_or((Tok::IdentNoHyphen, 1));
+        return quoted_literal(b, i);
     }
-    let mut j = i + 1;
-    while j < b.len() && IDENT[usize::from(b[j])] {
-        j += 1;
-    }
-    let n1 = j - i;
-    let mut k = j;
-    while k < b.len() && (IDENT[usize::from(b[k])] || b[k] == b'-') {
-        k += 1;
-    }
-    if k > j {
-        return (Tok::IdentHyphen, k - i);
+    let rest = &b[i + 1..];
+    let n1 = 1 + rest
+        .iter()
+        .position(|c| !IDENT[usize::from(*c)])
+        .unwrap_or(rest.len());
+    if b.get(i + n1) == Some(&b'-') {
+        let rest = &b[i + n1..];
+        let more = rest
+            .iter()
+            .position(|c| !IDENT_HYPHEN[usize::from(*c)])
+            .unwrap_or(rest.len());
+        return (Tok::IdentHyphen, n1 + more);
     }
     // `true`/`false` and the keywords are words of letters: as a prefix of a longer
     // identifier they lose to it, so only a whole word can be one of them (`Bool` is listed
     // before the `true`/`false` keywords and wins the tie).
-    let w = &b[i..j];
-    if w == b"true" || w == b"false" {
-        return (Tok::Bool, n1);
-    }
-    match keyword(w) {
+    match keyword(&b[i..i + n1]) {
+        Some(Tok::True | Tok::False) => (Tok::Bool, n1),
         Some(t) => (t, n1),
         None => (Tok::IdentNoHyphen, n1),
     }
 }
 
+/// A letter followed by a quote: a one-letter identifier, unless a `h''`, `b''` or `t''`
+/// literal of this letter is longer.
+#[inline(never)]
+fn quoted_literal(b: &[u8], i: usize) -> (Tok, usize) {
+    let lit = match b[i] {
+        b'h' => hex_lit(b, i).map(|n| (Tok::Hex, n)),
+        b'b' => bin_lit(b, i).map(|n| (Tok::Binary, n)),
+        b't' => ts_lit(b, i).map(|n| (Tok::Timestamp, n)),
+        _ => None,
+    };
+    lit.unwrap_or((Tok::IdentNoHyphen, 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word-at-a-time search finds what a byte-by-byte search finds.
+    #[test]
+    fn quote_or_backslash_agrees_with_bytewise_search() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for c in [b'\'', b'\\', b'x'] {
+                    for fill in [b'a', 0x80, 0xFF, 0x26, 0x5B] {
+                        let mut s = vec![fill; len];
+                        if at < len {
+                            s[at] = c;
+                        }
+                        let expected = s.iter().position(|b| matches!(b, b'\'' | b'\\'));
+                        assert_eq!(quote_or_backslash(&s), expected, "{s:?}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn keyword_table_agrees_with_lookup() {

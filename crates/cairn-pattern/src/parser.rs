@@ -58,7 +58,33 @@ struct Parser<'s> {
     prog: Program,
 }
 
-const LITERALS: &[Tok] = &[
+/// A set of token kinds: the list (for error messages, in the grammar's order) and a bit
+/// per kind (for the test).
+struct TokSet {
+    list: &'static [Tok],
+    bits: u64,
+}
+
+const _: () = assert!((Tok::Eof as u32) < 64);
+
+impl TokSet {
+    const fn of(list: &'static [Tok]) -> TokSet {
+        let mut bits = 0u64;
+        let mut i = 0;
+        while i < list.len() {
+            bits |= 1 << (list[i] as u32);
+            i += 1;
+        }
+        TokSet { list, bits }
+    }
+
+    #[inline]
+    fn has(&self, k: Tok) -> bool {
+        self.bits >> (k as u32) & 1 != 0
+    }
+}
+
+const LITERALS: TokSet = TokSet::of(&[
     Tok::IntNeg,
     Tok::IntPos,
     Tok::FloatNeg,
@@ -68,9 +94,9 @@ const LITERALS: &[Tok] = &[
     Tok::Str,
     Tok::Bool,
     Tok::Timestamp,
-];
+]);
 
-const ORDERABLE: &[Tok] = &[
+const ORDERABLE: TokSet = TokSet::of(&[
     Tok::IntNeg,
     Tok::IntPos,
     Tok::FloatNeg,
@@ -79,7 +105,9 @@ const ORDERABLE: &[Tok] = &[
     Tok::Binary,
     Tok::Str,
     Tok::Timestamp,
-];
+]);
+
+const STRING: TokSet = TokSet::of(&[Tok::Str]);
 
 fn span(start: usize, end: usize) -> Span {
     // Lengths were checked to fit u32 before parsing; decoded text never exceeds 4 x source.
@@ -99,7 +127,7 @@ impl<'s> Parser<'s> {
         self.cur
     }
 
-    #[inline]
+    #[inline(always)]
     fn bump(&mut self) -> Token {
         let t = self.cur;
         if t.kind != Tok::Eof {
@@ -136,6 +164,7 @@ impl<'s> Parser<'s> {
         }
     }
 
+    #[inline(always)]
     fn expect(&mut self, k: Tok) -> Result<Token, PatternError> {
         if self.peek().kind == k {
             Ok(self.bump())
@@ -144,11 +173,12 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn expect_one(&mut self, ks: &[Tok]) -> Result<Token, PatternError> {
-        if ks.contains(&self.peek().kind) {
+    #[inline(always)]
+    fn expect_one(&mut self, ks: &TokSet) -> Result<Token, PatternError> {
+        if ks.has(self.peek().kind) {
             Ok(self.bump())
         } else {
-            Err(self.error(ks))
+            Err(self.error(ks.list))
         }
     }
 
@@ -217,9 +247,13 @@ impl<'s> Parser<'s> {
         let bracketed = match t.kind {
             Tok::LBrack => {
                 self.bump();
+                // The node goes first, its length is known once the expression is read.
+                self.push(Node::Bracket { len: 0 });
                 self.comparison_expression()?;
                 self.expect(Tok::RBrack)?;
-                self.wrap(at, |len| Node::Bracket { len });
+                self.prog.nodes[at] = Node::Bracket {
+                    len: len32(self.prog.nodes.len() - at),
+                };
                 true
             }
             Tok::LParen => {
@@ -249,7 +283,8 @@ impl<'s> Parser<'s> {
                 }
                 Tok::Within => {
                     self.bump();
-                    let n = self.expect_one(&[Tok::IntPos, Tok::FloatPos])?;
+                    let n =
+                        self.expect_one(const { &TokSet::of(&[Tok::IntPos, Tok::FloatPos]) })?;
                     self.expect(Tok::Seconds)?;
                     let txt = self.text(n).trim_start_matches('+');
                     let seconds = txt.parse().unwrap_or(f64::INFINITY);
@@ -389,12 +424,12 @@ impl<'s> Parser<'s> {
                 let start = self.peek().start;
                 let lit_at = self.prog.nodes.len();
                 match op {
-                    ComparisonOp::Eq | ComparisonOp::Ne => self.literal(LITERALS)?,
+                    ComparisonOp::Eq | ComparisonOp::Ne => self.literal(&LITERALS)?,
                     ComparisonOp::Lt | ComparisonOp::Le | ComparisonOp::Gt | ComparisonOp::Ge => {
-                        self.literal(ORDERABLE)?
+                        self.literal(&ORDERABLE)?
                     }
                     ComparisonOp::In => self.set_literal()?,
-                    _ => self.literal(&[Tok::Str])?,
+                    _ => self.literal(&STRING)?,
                 }
                 let end = self.prev_end;
                 let comp_at = self.prog.nodes.len();
@@ -425,21 +460,24 @@ impl<'s> Parser<'s> {
 
     /// Pushes the step nodes; returns the object type and the number of steps.
     fn object_path(&mut self) -> Result<(Span, u32), PatternError> {
-        let ty = self.expect_one(&[Tok::IdentNoHyphen, Tok::IdentHyphen])?;
+        let ty = self.expect_one(const { &TokSet::of(&[Tok::IdentNoHyphen, Tok::IdentHyphen]) })?;
         self.expect(Tok::Colon)?;
-        let first = self.expect_one(&[Tok::IdentNoHyphen, Tok::Str])?;
+        let first = self.expect_one(const { &TokSet::of(&[Tok::IdentNoHyphen, Tok::Str]) })?;
         self.key(first);
         let mut n: usize = 1;
         loop {
             match self.peek().kind {
                 Tok::Dot => {
                     self.bump();
-                    let k = self.expect_one(&[Tok::IdentNoHyphen, Tok::Str])?;
+                    let k =
+                        self.expect_one(const { &TokSet::of(&[Tok::IdentNoHyphen, Tok::Str]) })?;
                     self.key(k);
                 }
                 Tok::LBrack => {
                     self.bump();
-                    let i = self.expect_one(&[Tok::IntPos, Tok::IntNeg, Tok::Asterisk])?;
+                    let i = self.expect_one(
+                        const { &TokSet::of(&[Tok::IntPos, Tok::IntNeg, Tok::Asterisk]) },
+                    )?;
                     self.expect(Tok::RBrack)?;
                     let step = match i.kind {
                         Tok::Asterisk => Node::AnyIndex,
@@ -467,27 +505,24 @@ impl<'s> Parser<'s> {
         } else {
             span(t.start, t.end)
         };
-        let k = self.prog.str(span);
-        let kind = if k.ends_with("_ref") {
-            KeyKind::Ref
-        } else if k.ends_with("_refs") {
-            KeyKind::Refs
-        } else if k.ends_with("_hex") {
-            KeyKind::Hex
-        } else if k.ends_with("_bin") {
-            KeyKind::Bin
-        } else {
-            KeyKind::Plain
+        // The suffix is looked for only when the last byte can end it.
+        let k = self.prog.bytes(span);
+        let kind = match k.last() {
+            Some(b'f') if k.ends_with(b"_ref") => KeyKind::Ref,
+            Some(b's') if k.ends_with(b"_refs") => KeyKind::Refs,
+            Some(b'x') if k.ends_with(b"_hex") => KeyKind::Hex,
+            Some(b'n') if k.ends_with(b"_bin") => KeyKind::Bin,
+            _ => KeyKind::Plain,
         };
         self.push(Node::Key { span, kind });
     }
 
     /// The value of a string literal token: its inner text, or its unescaped copy.
     fn string(&mut self, t: Token) -> Span {
-        let inner = &self.src[t.start + 1..t.end - 1];
-        if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
+        if !t.escaped {
             return span(t.start + 1, t.end - 1);
         }
+        let inner = &self.src[t.start + 1..t.end - 1];
         let start = self.prog.text.len();
         // The lexer only lets `\\` and `\'` through: each backslash escapes the next byte.
         let mut rest = inner;
@@ -508,7 +543,7 @@ impl<'s> Parser<'s> {
         let at = self.prog.nodes.len();
         if self.peek().kind != Tok::RParen {
             loop {
-                self.literal(LITERALS)?;
+                self.literal(&LITERALS)?;
                 match self.peek().kind {
                     Tok::Comma => {
                         self.bump();
@@ -531,13 +566,13 @@ impl<'s> Parser<'s> {
         span(start, self.prog.bin.len())
     }
 
-    fn literal(&mut self, allowed: &[Tok]) -> Result<(), PatternError> {
+    fn literal(&mut self, allowed: &TokSet) -> Result<(), PatternError> {
         let t = self.expect_one(allowed)?;
         let txt = self.text(t);
         let node = match t.kind {
             Tok::IntNeg | Tok::IntPos => {
                 let s = txt.trim_start_matches('+');
-                match s.parse::<i128>() {
+                match small_int(s).map_or_else(|| s.parse::<i128>(), Ok) {
                     Ok(v) => Node::Int(v),
                     Err(_) => Node::Float(s.parse().unwrap_or(if s.starts_with('-') {
                         f64::NEG_INFINITY
@@ -564,6 +599,26 @@ impl<'s> Parser<'s> {
         self.push(node);
         Ok(())
     }
+}
+
+/// An integer literal of at most 18 digits (`-` allowed), read without the general parser.
+fn small_int(s: &str) -> Option<i128> {
+    let (neg, digits) = match s.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        rest => (false, rest),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + i64::from(d);
+    }
+    Some(i128::from(if neg { -v } else { v }))
 }
 
 pub(crate) fn decode_hex(s: &str) -> Option<Vec<u8>> {

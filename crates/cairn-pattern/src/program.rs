@@ -223,6 +223,13 @@ impl Program {
         &self.text[s.range()]
     }
 
+    /// The bytes of a span of the text (no check that it falls on character boundaries, for
+    /// comparing).
+    #[inline]
+    pub(crate) fn bytes(&self, s: Span) -> &[u8] {
+        &self.text.as_bytes()[s.range()]
+    }
+
     pub(crate) fn source(&self) -> &str {
         &self.text[..self.src_len]
     }
