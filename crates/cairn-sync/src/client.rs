@@ -258,6 +258,20 @@ impl TaxiiClient {
         let mut resp = req.send().await.map_err(transport)?;
         let status = resp.status();
         let headers = resp.headers().clone();
+        // A busy server's body (often a proxy's HTML page) is not read: only when to come back
+        // matters, however large the body.
+        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+            let after = headers
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after)
+                .unwrap_or(Duration::from_secs(5));
+            return Err(ClientError::RetryAfter {
+                url: url.to_string(),
+                status: status.as_u16(),
+                after,
+            });
+        }
         if let Some(len) = resp.content_length()
             && len > self.max_body as u64
         {
@@ -275,18 +289,6 @@ impl TaxiiClient {
                 });
             }
             bytes.extend_from_slice(&chunk);
-        }
-        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
-            let after = headers
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_retry_after)
-                .unwrap_or(Duration::from_secs(5));
-            return Err(ClientError::RetryAfter {
-                url: url.to_string(),
-                status: status.as_u16(),
-                after,
-            });
         }
         if !status.is_success() {
             return Err(ClientError::Http {

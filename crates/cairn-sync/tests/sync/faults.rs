@@ -163,6 +163,11 @@ async fn service_unavailable() {
 }
 
 #[tokio::test]
+async fn service_unavailable_with_a_body_larger_than_max_body() {
+    fault_case("503-body-larger-than-max-body").await;
+}
+
+#[tokio::test]
 async fn a_response_slower_than_the_timeout() {
     fault_case("slower-than-timeout").await;
 }

@@ -45,11 +45,14 @@ pub enum Paging {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Fault {
-    /// This HTTP status (with `Retry-After` when given) and a TAXII error body.
+    /// This HTTP status (with `Retry-After` when given) and a TAXII error body, or `padding`
+    /// bytes of other text instead (a proxy's page).
     Status {
         code: u16,
         #[serde(default)]
         retry_after: Option<String>,
+        #[serde(default)]
+        padding: Option<usize>,
     },
     /// Answer only after this long.
     Slow { millis: u64 },
@@ -455,9 +458,16 @@ async fn get_objects(
             *ok.body_mut() = Body::from(body);
             (200, ok)
         }
-        Some(Fault::Status { code, retry_after }) => {
+        Some(Fault::Status {
+            code,
+            retry_after,
+            padding,
+        }) => {
             let code = StatusCode::from_u16(code).unwrap();
             let mut r = error(code, "scripted failure");
+            if let Some(n) = padding {
+                *r.body_mut() = Body::from(vec![b' '; n]);
+            }
             if let Some(after) = retry_after {
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_str(&after).unwrap());

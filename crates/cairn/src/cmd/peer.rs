@@ -497,11 +497,7 @@ pub async fn sync(data_dir: &Path, a: SyncArgs) -> anyhow::Result<ExitCode> {
         Arc::new(secrets(data_dir)?),
         EngineConfig {
             page_size: a.page_size.max(1),
-            client: cairn_sync::client::ClientConfig {
-                timeout: std::time::Duration::from_secs(a.timeout.max(1)),
-                ..Default::default()
-            },
-            ..EngineConfig::default()
+            ..engine_config(a.timeout)
         },
     ));
     let results = engine.run_once(peer.as_ref()).await?;
@@ -542,16 +538,28 @@ pub async fn sync(data_dir: &Path, a: SyncArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The background loop `cairn serve` runs.
+/// The engine's defaults with `timeout_secs` (at least 1) per request to a peer.
+fn engine_config(timeout_secs: u64) -> EngineConfig {
+    EngineConfig {
+        client: cairn_sync::client::ClientConfig {
+            timeout: std::time::Duration::from_secs(timeout_secs.max(1)),
+            ..Default::default()
+        },
+        ..EngineConfig::default()
+    }
+}
+
+/// The background loop `cairn serve` runs, `timeout_secs` per request to a peer.
 pub fn start_background(
     data_dir: &Path,
     store: Arc<dyn Store>,
+    timeout_secs: u64,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let engine = Arc::new(Engine::new(
         store,
         Arc::new(secrets(data_dir)?),
-        EngineConfig::default(),
+        engine_config(timeout_secs),
     ));
     Ok(tokio::spawn(
         engine.run_forever(shutdown, std::time::Duration::from_secs(30)),

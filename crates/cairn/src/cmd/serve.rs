@@ -33,6 +33,10 @@ pub struct ServeArgs {
     /// Do not run the federation subscriptions in the background.
     #[arg(long)]
     pub no_sync: bool,
+    /// Seconds one request of a background subscription to a peer may take (slow servers
+    /// answer a first page late); as `cairn sync --timeout`.
+    #[arg(long, default_value_t = 60)]
+    pub sync_timeout: u64,
 }
 
 pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -90,6 +94,7 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(super::peer::start_background(
             data_dir,
             store.clone(),
+            args.sync_timeout,
             sync_stopped,
         )?)
     };

@@ -535,3 +535,84 @@ fn kill_9_while_pulling_resumes_to_exactly_the_releasable_set() {
     assert_eq!(versions, expected.len(), "no duplicate versions");
     assert_eq!(got, expected);
 }
+
+/// `cairn serve --sync-timeout` bounds every request of the background subscriptions: once a
+/// peer accepts connections and never answers, the round fails within seconds (the default
+/// would wait 60 s) and the failure is recorded in the subscription's state.
+#[test]
+fn serve_sync_timeout_bounds_each_request_to_a_silent_peer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kr = start(&tmp.path().join("kr"));
+    let us = start(&tmp.path().join("us"));
+    let us_on_kr = partner_account(&kr, "US-CERT", "US", US_ID, &[&kr.default_collection]);
+    partner_account(&us, "KR-CERT", "KR", KR_ID, &[]);
+    ok(
+        &us.dir,
+        &[
+            "peer", "add", "kr", "--url", &kr.url, "--token", &us_on_kr, "--org", "KR-CERT",
+        ],
+    );
+    ok(
+        &us.dir,
+        &["peer", "pull", "kr", "--remote", &kr.default_collection],
+    );
+
+    // KR goes away; on its port something accepts connections and never answers.
+    let port: u16 = kr
+        .url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    drop(kr);
+    let silent = std::net::TcpListener::bind(("127.0.0.1", port)).expect("KR's port is free");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in silent.incoming() {
+            held.push(conn);
+        }
+    });
+
+    let us_dir = us.dir.clone();
+    drop(us);
+    let mut serving = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .arg("--data-dir")
+        .arg(&us_dir)
+        .args(["serve", "--listen", "127.0.0.1:0", "--sync-timeout", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let failed = loop {
+        let out = cairn(&us_dir, &["peer", "show", "kr", "--json"], None);
+        assert!(out.status.success());
+        let view: Value =
+            serde_json::from_slice(&out.stdout).expect("peer show --json prints JSON");
+        let state = &view["subscriptions"][0]["state"];
+        if state["failures"].as_u64().unwrap_or(0) > 0 {
+            break state.clone();
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            break state.clone();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let _ = serving.kill();
+    let _ = serving.wait();
+    assert!(
+        failed["failures"].as_u64().unwrap_or(0) > 0,
+        "no failure recorded within 20 s: {failed}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the round failed only after {:?}",
+        started.elapsed()
+    );
+    let error = failed["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("127.0.0.1"), "{error}");
+}
