@@ -431,9 +431,11 @@ pub(crate) fn apply_progress_rq(tx: &rusqlite::Connection, p: &SyncProgress) -> 
     Ok(())
 }
 
-const APPLY_PROGRESS: &str = "UPDATE sync_state SET cursor = coalesce(?1, cursor), transferred = transferred + ?2, \
-     duplicates = duplicates + ?3, refused_by_policy = refused_by_policy + ?4, \
-     rejected = rejected + ?5, skipped = skipped + ?6 WHERE subscription = ?7";
+/// A round's progress added to its subscription's state.
+const APPLY_PROGRESS: &str = "UPDATE sync_state SET cursor = coalesce(?1, cursor), \
+     transferred = transferred + ?2, duplicates = duplicates + ?3, \
+     refused_by_policy = refused_by_policy + ?4, rejected = rejected + ?5, \
+     skipped = skipped + ?6 WHERE subscription = ?7";
 
 /// Record where the stored (or already present) versions of an add request came from.
 /// `stored` holds, per success, the request index of its version and its version key.

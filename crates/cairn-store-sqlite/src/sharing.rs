@@ -312,12 +312,12 @@ pub(crate) async fn markings(
     Ok(out.into_iter().collect())
 }
 
-/// Append `entries` to the chain inside the caller's write transaction.
 /// The last entry of the audit chain.
 const AUDIT_LAST: &str = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
 const AUDIT_INSERT: &str = "INSERT INTO audit (seq, time, actor, action, object, detail, prev, hash) \
                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
+/// Append `entries` to the chain inside the caller's write transaction.
 pub(crate) async fn append_audit_in(
     tx: &mut sqlx::SqliteConnection,
     entries: &[NewAuditEntry],
@@ -333,16 +333,14 @@ pub(crate) async fn append_audit_in(
         Some(r) => (r.get::<i64, _>(0), r.get::<String, _>(1)),
         None => (0, audit::GENESIS.to_string()),
     };
-    for e in audit::chain(seq, &hash, entries) {
-        let detail = serde_json::to_string(&e.entry.detail)
-            .map_err(|x| StoreError::Backend(x.to_string()))?;
+    for e in audit::chain_for_insert(seq, &hash, entries) {
         sqlx::query(AUDIT_INSERT)
             .bind(e.seq)
             .bind(e.entry.time)
-            .bind(e.entry.actor)
-            .bind(e.entry.action)
-            .bind(e.entry.object)
-            .bind(detail)
+            .bind(e.entry.actor.as_str())
+            .bind(e.entry.action.as_str())
+            .bind(e.entry.object.as_deref())
+            .bind(e.detail)
             .bind(e.prev)
             .bind(e.hash)
             .execute(&mut *tx)
