@@ -81,6 +81,12 @@ fn vrow_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<VRow> {
 const VROW_COLS: &str = "rid, id, spec_version, spec_rank, version, version_key, timeless, \
                          latest_spec, dflt_first, dflt_last";
 
+/// Every stored version ([`VROW_COLS`]) of the ids in the JSON array `?2` in collection `?1`.
+const EXISTING_VERSIONS: &str = "SELECT rid, id, spec_version, spec_rank, version, version_key, \
+     timeless, latest_spec, dflt_first, dflt_last FROM versions INDEXED BY versions_by_id \
+     WHERE coll = ?1 AND substr(id, -12) IN (SELECT substr(value, -12) FROM json_each(?2)) \
+     AND id IN (SELECT value FROM json_each(?2))";
+
 /// Write changed flags of existing rows.
 fn update_flags<'a>(
     conn: &rusqlite::Connection,
@@ -151,13 +157,7 @@ fn add_in(tx: &rusqlite::Connection, seq: i64, req: &AddRequest) -> Result<Statu
     if !ids.is_empty() {
         let ids_json =
             serde_json::to_string(&ids).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let mut st = tx
-            .prepare_cached(
-                &format!(
-                "SELECT {VROW_COLS} FROM versions INDEXED BY versions_by_id WHERE coll = ?1 AND substr(id, -12) IN (SELECT substr(value, -12) FROM json_each(?2)) \
-                 AND id IN (SELECT value FROM json_each(?2))"
-            ))
-            .map_err(wq_err)?;
+        let mut st = tx.prepare_cached(EXISTING_VERSIONS).map_err(wq_err)?;
         let mut rows = st.query((seq, ids_json.as_str())).map_err(wq_err)?;
         while let Some(r) = rows.next().map_err(wq_err)? {
             let id = r

@@ -20,6 +20,25 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::{BUSY_TIMEOUT, MMAP_BYTES};
 
+/// Run blocking SQLite work `f`: in place on a multi-threaded runtime (`block_in_place`: the
+/// worker's other tasks move to another thread meanwhile), so it costs no hand-over to another
+/// thread and back; elsewhere on a blocking-pool thread. `what` names the work in an error.
+pub(crate) async fn run_in_place<T, F>(f: F, what: &str) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+{
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread {
+        tokio::task::block_in_place(f)
+    } else {
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| StoreError::Backend(format!("{what} failed: {e}")))?
+    }
+}
+
 /// Connections open at most (and page queries running at once).
 const READERS: usize = 4;
 
@@ -56,10 +75,7 @@ impl Readers {
         Ok(c)
     }
 
-    /// Run `f` on an idle connection (opened on first use). On a multi-threaded runtime it runs
-    /// in place (`block_in_place`: the worker's other tasks move to another thread meanwhile),
-    /// so a query costs no hand-over to another thread and back; elsewhere on a blocking-pool
-    /// thread.
+    /// Run `f` on an idle connection (opened on first use), in place ([`run_in_place`]).
     pub(crate) async fn run<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -80,15 +96,7 @@ impl Readers {
             let out = f(&conn);
             Ok::<_, StoreError>((conn, out))
         };
-        let multi_thread = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        let (conn, out) = if multi_thread {
-            tokio::task::block_in_place(work)?
-        } else {
-            tokio::task::spawn_blocking(work)
-                .await
-                .map_err(|e| StoreError::Backend(format!("a read query failed: {e}")))??
-        };
+        let (conn, out) = run_in_place(work, "a read query").await?;
         self.idle
             .lock()
             .unwrap_or_else(|p| p.into_inner())

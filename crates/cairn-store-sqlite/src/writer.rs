@@ -90,15 +90,7 @@ impl Writer {
             tx.commit().map_err(wq_err)?;
             Ok(out)
         };
-        let multi_thread = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if multi_thread {
-            tokio::task::block_in_place(work)
-        } else {
-            tokio::task::spawn_blocking(work)
-                .await
-                .map_err(|e| StoreError::Backend(format!("a write failed: {e}")))?
-        }
+        crate::readers::run_in_place(work, "a write").await
     }
 
     /// Close the connection (after the running write, if any); later writes fail.
